@@ -1,0 +1,30 @@
+/*
+ * test_support.h: small helpers shared by the cmocka unit tests.
+ * Include after <stdarg.h>, <stddef.h>, <setjmp.h>, <stdint.h>, <cmocka.h>.
+ */
+#ifndef CL_TEST_SUPPORT_H
+#define CL_TEST_SUPPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* $CL_SHARED_DIR/fixtures/<rel>: ALLOCATED path, caller frees. Fails the
+ * test when CL_SHARED_DIR is unset (the shared fixtures are required). */
+char *ts_shared_fixture(const char *rel);
+
+/* $CL_SOURCE_DIR/<rel>: ALLOCATED, caller frees. */
+char *ts_source_path(const char *rel);
+
+/* Read a whole file: ALLOCATED, NUL-terminated, caller frees; fails the
+ * test when unreadable. *len may be NULL. */
+char *ts_read_file(const char *path, size_t *len);
+
+/* Write text to path (creating it); fails the test on error. */
+void ts_write_file(const char *path, const char *text);
+
+/* A fresh empty directory under $CL_TEST_TMP (or /tmp): ALLOCATED path,
+ * caller frees; remove it with ts_rmdir_r(). */
+char *ts_make_tmpdir(const char *prefix);
+void ts_rmdir_r(const char *path);
+
+#endif
