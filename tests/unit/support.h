@@ -1,9 +1,9 @@
 /*
- * test_support.h: small helpers shared by the cmocka unit tests.
+ * support.h: small helpers shared by the cmocka unit tests.
  * Include after <stdarg.h>, <stddef.h>, <setjmp.h>, <stdint.h>, <cmocka.h>.
  */
-#ifndef CL_TEST_SUPPORT_H
-#define CL_TEST_SUPPORT_H
+#ifndef CL_SUPPORT_H
+#define CL_SUPPORT_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "test_support.h"
+#include "support.h"
 
 static char *
 join_env_path(const char *env, const char *rel)

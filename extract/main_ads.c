@@ -1,0 +1,3 @@
+/* placeholder until the binary lands */
+int main(void);
+int main(void) { return 70; }
