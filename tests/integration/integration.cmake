@@ -19,5 +19,6 @@ foreach(script ${CL_INTEGRATION_TESTS})
 		LABELS integration
 		FIXTURES_REQUIRED pg
 		TIMEOUT 600
+		RESOURCE_LOCK closedloop_db
 		ENVIRONMENT "${CL_TEST_ENV};CL_PG_DIR=${CL_PG_DIR};CL_FIXTURE_SERVER=$<TARGET_FILE:cl-fixture-server>;CL_DATAGEN=$<TARGET_FILE:cl-datagen>")
 endforeach()
