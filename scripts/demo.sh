@@ -75,48 +75,8 @@ echo "==> starting a throwaway PostgreSQL"
 # shellcheck disable=SC1091
 . "$run/pg/pg.env"
 
-cat >"$run/closedloop.ini" <<INI
-; Demo configuration written by scripts/demo.sh: every vendor points at the
-; fixture server on loopback. See config.example.ini for every key.
-[pipeline]
-staging_dir = $run/staging
-reporting_currency = USD
-timezone = UTC
-
-[database]
-conninfo = $CL_PG_CONNINFO
-migrations_dir = $root/sql
-
-[attribution]
-models = first_touch,last_touch,linear
-lookback_days = 90
-
-[crm.hubspot]
-enabled = true
-base_url = $api
-token = \${DEMO_HUBSPOT_TOKEN}
-
-[ads.google_ads]
-enabled = true
-base_url = $api
-token_url = $api/google/token
-client_id = demo-client
-client_secret = \${DEMO_GOOGLE_CLIENT_SECRET}
-refresh_token = \${DEMO_GOOGLE_REFRESH_TOKEN}
-developer_token = \${DEMO_GOOGLE_DEVELOPER_TOKEN}
-customer_ids = $(cat "$run/vendors/google_ads/customer_ids.txt" 2>/dev/null || ls "$run/vendors/google_ads" | sed -n 's/\.ndjson$//p' | paste -sd, -)
-
-[email.mailchimp]
-enabled = true
-base_url = $api/3.0
-api_key = \${DEMO_MAILCHIMP_KEY}
-INI
-
-export DEMO_HUBSPOT_TOKEN=demo-hubspot-token
-export DEMO_GOOGLE_CLIENT_SECRET=demo-client-secret
-export DEMO_GOOGLE_REFRESH_TOKEN=demo-refresh-token
-export DEMO_GOOGLE_DEVELOPER_TOKEN=demo-developer-token
-export DEMO_MAILCHIMP_KEY=demo-mailchimp-key-us1
+eval "$("$root/scripts/write-demo-config.sh" "$run/closedloop.ini" "$run/staging" "$api" \
+	"$CL_PG_CONNINFO" "$root/sql" "$run/vendors")"
 export CLOSEDLOOP_CONFIG="$run/closedloop.ini"
 
 bin="$build"
