@@ -37,11 +37,15 @@ typedef struct CliOptions
 	ClDate to;
 	bool dry_run;
 	bool log_json;
+	bool log_format_set;        /* --log-format given: overrides CLOSEDLOOP_LOG_JSON */
 	int verbosity;              /* +1 per -v, -1 per -q */
 	const char *run;            /* --run */
 	bool full_refresh;
 	const char *vendor;         /* --vendor (comma-separated) */
 	bool migrate_only;
+	char vendor_buf[256];       /* repeated --vendor values joined; vendor
+								 * points here then (do not copy CliOptions
+								 * by value after parsing) */
 } CliOptions;
 
 typedef enum CliResult
