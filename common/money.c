@@ -8,7 +8,6 @@
  * Parsers do not log: they return false and the caller, which knows the
  * vendor, record and field, reports the bad value.
  */
-#include <stdio.h>
 #include <string.h>
 
 #include "money.h"
@@ -254,7 +253,8 @@ money_format(int64_t minor, int exponent, char *buf)
 	while (ndigits <= exponent)
 		digits[ndigits++] = '0';
 
-	/* at most 1 + 19 + 1 + 18 + 1 = 40 > 32? No: ndigits <= max(19, 19) */
+	/* ndigits <= 19 (|INT64_MIN| has 19 digits, exponent + 1 <= 19), so the
+	 * output is at most sign, 19 digits, point and NUL: 22 bytes */
 	if (minor < 0)
 		buf[pos++] = '-';
 	for (int i = ndigits - 1; i >= 0; i--)
@@ -267,14 +267,28 @@ money_format(int64_t minor, int exponent, char *buf)
 	return buf;
 }
 
+/*
+ * money_add and money_mul leave *out untouched on overflow, so a caller
+ * that ignores the result cannot pick up a wrapped value by accident.
+ */
 bool
 money_add(int64_t a, int64_t b, int64_t *out)
 {
-	return !__builtin_add_overflow(a, b, out);
+	int64_t r;
+
+	if (__builtin_add_overflow(a, b, &r))
+		return false;
+	*out = r;
+	return true;
 }
 
 bool
 money_mul(int64_t a, int64_t b, int64_t *out)
 {
-	return !__builtin_mul_overflow(a, b, out);
+	int64_t r;
+
+	if (__builtin_mul_overflow(a, b, &r))
+		return false;
+	*out = r;
+	return true;
 }

@@ -18,7 +18,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "log.h"
 #include "timeutil.h"
@@ -471,7 +470,9 @@ tz_file_ok(const char *path)
 
 /*
  * tz_find_file looks tz up in $TZDIR, then in the system directory, and
- * writes the absolute path of its TZif file to path.
+ * writes the absolute path of its TZif file to path. Call it with tz_mutex
+ * held: getenv() must not run while another thread's setenv("TZ") may be
+ * reallocating the environment.
  */
 static bool
 tz_find_file(const char *tz, char *path, size_t pathsize)
@@ -505,12 +506,16 @@ bool
 time_zone_valid(const char *tz)
 {
 	char path[4096];
+	bool found;
 
 	if (tz == NULL)
 		return false;
 	if (tz_is_utc(tz))
 		return true;
-	return tz_find_file(tz, path, sizeof(path));
+	(void) pthread_mutex_lock(&tz_mutex);
+	found = tz_find_file(tz, path, sizeof(path));
+	(void) pthread_mutex_unlock(&tz_mutex);
+	return found;
 }
 
 /*
@@ -530,9 +535,10 @@ restore_tz(const char *saved)
  * time_local_date converts through localtime_r() with TZ pointing at the
  * zone's file. glibc has no reentrant per-zone conversion (no tzalloc /
  * localtime_rz), so the zone is process-global state: the switch happens
- * under tz_mutex and the previous TZ is restored before unlocking. Other
- * threads that read the environment or call localtime() without this lock
- * may observe the temporary TZ; closedloop converts dates only here.
+ * under tz_mutex and the previous TZ is restored before unlocking. Every
+ * environment access of this module happens under the same lock. Other
+ * threads that read the environment or call localtime() without it may
+ * observe the temporary TZ; closedloop converts local dates only here.
  *
  * TZ is set to ":<absolute path>" so that glibc loads exactly the file that
  * was validated and never parses the name as a POSIX rule string.
@@ -547,6 +553,7 @@ time_local_date(ClTime t, const char *tz, ClDate *out)
 	struct tm tm;
 	struct tm *res;
 	time_t secs;
+	int64_t whole;
 	bool ok = false;
 	int n;
 
@@ -557,19 +564,19 @@ time_local_date(ClTime t, const char *tz, ClDate *out)
 		*out = time_utc_date(t);
 		return true;
 	}
-	if (!tz_find_file(tz, path, sizeof(path)))
-		return false;
-	n = snprintf(tzvalue, sizeof(tzvalue), ":%s", path);
-	if (n < 0 || (size_t) n >= sizeof(tzvalue))
-		return false;
 
-	int64_t whole = t / CL_USEC_PER_SEC;
-
+	/* whole seconds, floored like time_utc_date */
+	whole = t / CL_USEC_PER_SEC;
 	if (t % CL_USEC_PER_SEC < 0)
 		whole--;
 	secs = (time_t) whole;
 
 	(void) pthread_mutex_lock(&tz_mutex);
+	if (!tz_find_file(tz, path, sizeof(path)))
+		goto unlock;            /* unknown zone: the caller reports it */
+	n = snprintf(tzvalue, sizeof(tzvalue), ":%s", path);
+	if (n < 0 || (size_t) n >= sizeof(tzvalue))
+		goto unlock;
 	old = getenv("TZ");
 	if (old != NULL)
 	{
