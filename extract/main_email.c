@@ -1,3 +1,10 @@
-/* placeholder until the binary lands */
-int main(void);
-int main(void) { return 70; }
+/*
+ * main_email.c: cl-extract-email.
+ */
+#include "extract_cli.h"
+
+int
+main(int argc, char **argv)
+{
+	return extract_main(SOURCE_FAMILY_EMAIL, argc, argv);
+}

@@ -1,0 +1,677 @@
+/*
+ * vendor_google_ads.c: Google Ads REST searchStream (family ads),
+ * docs/vendors/google_ads.md.
+ *
+ * One stream per customer: POST {base_url}/{api_version}/customers/{cid}/
+ * googleAds:searchStream with a GAQL query for the window's daily campaign
+ * metrics. The body is a JSON array of batches ({"results":[...]}), parsed
+ * row by row; an error can arrive as a batch of its own after others.
+ * Rows become `spend`, partitioned by segments.date.
+ *
+ * The window defaults to [today - lookback_days, today - 1]: every run
+ * re-pulls the recent days the platform may still restate.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "money.h"
+#include "oauth.h"
+#include "record.h"
+#include "registry.h"
+#include "source.h"
+
+#define GOOGLE_ADS_MAX_CUSTOMERS 64
+
+typedef struct GoogleAds
+{
+	char *base_url;             /* owned, without trailing slash */
+	char *token_url;            /* owned */
+	const char *api_version;    /* borrowed from the configuration */
+	const char *developer_token;
+	char login_customer_id[32]; /* digits only, "" when unset */
+	char customers[GOOGLE_ADS_MAX_CUSTOMERS][32];   /* digits only */
+	int ncustomers;
+	OAuthGrant grant;
+	OAuthToken access;
+	const char *utm_source;
+	const char *utm_medium;
+	char query[512];            /* the GAQL of the window */
+	int next;                   /* next customer to hand out */
+	int64_t dropped_before;     /* run->dropped when the stream started */
+} GoogleAds;
+
+static const char *const google_ads_entities[] = { "spend", NULL };
+
+
+static void
+google_ads_close(void *state)
+{
+	GoogleAds *ga = state;
+
+	if (ga == NULL)
+		return;
+	oauth_token_reset(&ga->access);
+	free(ga->token_url);
+	free(ga->base_url);
+	free(ga);
+}
+
+
+/*
+ * customer_digits copies a customer id without its dashes ("123-456-7890"
+ * as the UI shows it) into out; false when anything but digits remains.
+ */
+static bool
+customer_digits(const char *id, size_t len, char *out, size_t outsize)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < len; i++)
+	{
+		if (id[i] == '-')
+			continue;
+		if (id[i] < '0' || id[i] > '9' || n + 1 >= outsize)
+			return false;
+		out[n++] = id[i];
+	}
+	out[n] = '\0';
+	return n > 0;
+}
+
+
+/*
+ * parse_customers splits customer_ids (a normalised comma list).
+ */
+static bool
+parse_customers(GoogleAds *ga, const char *list, ClError *err)
+{
+	const char *p = list;
+
+	while (*p != '\0')
+	{
+		size_t len = strcspn(p, ",");
+
+		if (ga->ncustomers == GOOGLE_ADS_MAX_CUSTOMERS)
+		{
+			log_error("google_ads: [ads.google_ads] customer_ids lists more than %d customers",
+					  GOOGLE_ADS_MAX_CUSTOMERS);
+			*err = CL_ERR_CONFIG;
+			return false;
+		}
+		if (!customer_digits(p, len, ga->customers[ga->ncustomers],
+							 sizeof(ga->customers[0])))
+		{
+			log_error("google_ads: [ads.google_ads] customer_ids: \"%.*s\" is not a customer "
+					  "id (digits, dashes allowed: 123-456-7890)", (int) len, p);
+			*err = CL_ERR_CONFIG;
+			return false;
+		}
+		ga->ncustomers++;
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return true;
+}
+
+
+/*
+ * google_ads_open reads [ads.google_ads], the window, and writes the GAQL
+ * query once for all customers.
+ */
+static bool
+google_ads_open(SourceRun *run, void **state, ClError *err)
+{
+	GoogleAds *ga = calloc(1, sizeof(GoogleAds));
+	const char *customers;
+	const char *login;
+	int64_t lookback;
+	char from[CL_DATE_BUFSIZE];
+	char to[CL_DATE_BUFSIZE];
+	int n;
+
+	*state = ga;
+	if (ga == NULL)
+	{
+		log_error("google_ads: out of memory");
+		*err = CL_ERR_INTERNAL;
+		return false;
+	}
+	ga->grant.vendor = "google_ads";
+	ga->grant.section = run->vendor->section;
+	if (!source_config_url(run, "base_url", &ga->base_url, err) ||
+		!source_config_url(run, "token_url", &ga->token_url, err) ||
+		!source_config_required(run, "client_id", "the OAuth client", &ga->grant.client_id, err) ||
+		!source_config_required(run, "client_secret", "the OAuth client",
+								&ga->grant.client_secret, err) ||
+		!source_config_required(run, "refresh_token", "the OAuth grant",
+								&ga->grant.refresh_token, err) ||
+		!source_config_required(run, "developer_token", "every Google Ads API call",
+								&ga->developer_token, err) ||
+		!source_config_required(run, "customer_ids", "the accounts to read", &customers, err) ||
+		!source_config_required(run, "api_version", "the API path, such as v17",
+								&ga->api_version, err))
+	{
+		/* errors have already been logged */
+		return false;
+	}
+	ga->grant.token_url = ga->token_url;
+	if (!parse_customers(ga, customers, err))
+	{
+		/* errors have already been logged */
+		return false;
+	}
+	login = source_config_text(run, "login_customer_id");
+	if (login != NULL && !customer_digits(login, strlen(login), ga->login_customer_id,
+										  sizeof(ga->login_customer_id)))
+	{
+		log_error("google_ads: [ads.google_ads] login_customer_id = %s is not a customer id",
+				  login);
+		*err = CL_ERR_CONFIG;
+		return false;
+	}
+	ga->utm_source = source_config_text(run, "utm_source");
+	ga->utm_medium = source_config_text(run, "utm_medium");
+	if (ga->utm_source == NULL || ga->utm_medium == NULL)
+	{
+		log_error("google_ads: [ads.google_ads] utm_source and utm_medium must not be empty");
+		*err = CL_ERR_CONFIG;
+		return false;
+	}
+
+	/* Yesterday is the last complete day; lookback 0 still re-pulls it. */
+	lookback = config_get_int(run->cfg, run->vendor->section, "lookback_days");
+	if (lookback < 1)
+		lookback = 1;
+	if (!source_run_window(run, run->today - (ClDate) lookback, run->today - 1, err))
+	{
+		/* errors have already been logged */
+		return false;
+	}
+	n = snprintf(ga->query, sizeof(ga->query),
+				 "SELECT customer.id, customer.currency_code, campaign.id, campaign.name, "
+				 "metrics.cost_micros, metrics.clicks, metrics.impressions, segments.date "
+				 "FROM campaign WHERE segments.date BETWEEN '%s' AND '%s'",
+				 date_format(run->window.from, from), date_format(run->window.to, to));
+	if (n < 0 || (size_t) n >= sizeof(ga->query))
+	{
+		log_error("BUG: google_ads query does not fit");
+		*err = CL_ERR_INTERNAL;
+		return false;
+	}
+	return true;
+}
+
+
+static bool
+google_ads_authenticate(void *state, SourceRun *run, bool force, ClError *err)
+{
+	GoogleAds *ga = state;
+
+	if (!force && oauth_token_fresh(&ga->access, time_now()))
+		return true;
+	return oauth_refresh(run->http, &ga->grant, &ga->access, err);
+}
+
+
+/*
+ * log_dropped reports the rows of the finished customer whose date fell
+ * outside the window (the API should not send them; a proxy or a changed
+ * query might).
+ */
+static void
+log_dropped(GoogleAds *ga, SourceRun *run)
+{
+	char from[CL_DATE_BUFSIZE];
+	char to[CL_DATE_BUFSIZE];
+
+	if (ga->next > 0 && run->dropped > ga->dropped_before)
+		log_warn("google_ads customer %s: %lld rows dated outside the window %s .. %s dropped",
+				 ga->customers[ga->next - 1], (long long) (run->dropped - ga->dropped_before),
+				 date_format(run->window.from, from), date_format(run->window.to, to));
+	ga->dropped_before = run->dropped;
+}
+
+
+/*
+ * google_ads_next_stream hands out one stream per customer, after
+ * reporting the previous customer's dropped rows.
+ */
+static bool
+google_ads_next_stream(void *state, SourceRun *run, SourceStream *stream,
+					   bool *more, ClError *err)
+{
+	GoogleAds *ga = state;
+
+	(void) err;
+	log_dropped(ga, run);
+	if (ga->next >= ga->ncustomers)
+	{
+		*more = false;
+		return true;
+	}
+	*more = true;
+	stream->kind = ga->next;
+	stream->name = "spend";
+	stream->entities = "spend";
+	stream->paging = SOURCE_PAGING_STREAM;
+	stream->record_path = "[]results[]";
+	stream->data = ga->customers[ga->next];
+	(void) snprintf(stream->label, sizeof(stream->label), "customer %s",
+					ga->customers[ga->next]);
+	ga->next++;
+	return true;
+}
+
+
+/*
+ * google_ads_build_request: the searchStream POST of one customer; the
+ * query is sent as a JSON string, escaped.
+ */
+static bool
+google_ads_build_request(void *state, const SourceStream *stream,
+						 const SourcePage *page, SourceRequest *req, ClError *err)
+{
+	GoogleAds *ga = state;
+	const char *cid = stream->data;
+
+	(void) page;
+	if (ga->access.access_token == NULL)
+	{
+		log_error("BUG: google_ads request without an access token");
+		*err = CL_ERR_INTERNAL;
+		return false;
+	}
+	req->method = "POST";
+	tb_printf(&req->url, "%s/%s/customers/%s/googleAds:searchStream", ga->base_url,
+			  ga->api_version, cid);
+	tb_append(&req->body, "{\"query\":");
+	tb_append_json_string(&req->body, ga->query);
+	tb_append(&req->body, "}");
+	if (!source_request_header(req, "Authorization: Bearer %s", ga->access.access_token) ||
+		!source_request_header(req, "developer-token: %s", ga->developer_token) ||
+		!source_request_header(req, "Content-Type: application/json") ||
+		!source_request_header(req, "Accept: application/json") ||
+		(ga->login_customer_id[0] != '\0' &&
+		 !source_request_header(req, "login-customer-id: %s", ga->login_customer_id)))
+	{
+		*err = CL_ERR_INTERNAL;
+		return false;
+	}
+	return true;
+}
+
+
+/*
+ * google_ads_map_record turns one searchStream row into a spend row.
+ * Checks run before anything is written, so a refused row leaves nothing.
+ */
+static bool
+google_ads_map_record(void *state, SourceRun *run, const SourceStream *stream,
+					  const JsonValue *record, ClError *err)
+{
+	GoogleAds *ga = state;
+	const char *cid = stream->data;
+	const char *date_text = json_string(json_path(record, "segments.date"));
+	const char *account = text_nonempty(json_text(json_path(record, "customer.id")));
+	const char *campaign_id = text_nonempty(json_text(json_path(record, "campaign.id")));
+	const char *campaign_name = text_nonempty(json_string(json_path(record, "campaign.name")));
+	const char *currency = text_nonempty(json_string(json_path(record, "customer.currencyCode")));
+	char id[128];
+	RecordRef ref = { "google_ads", "searchStream row", id };
+	StagingWriter *w = source_run_writer(run, "spend");
+	ClDate date;
+	int64_t micros;
+	int64_t clicks;
+	int64_t impressions;
+	int64_t cost_minor;
+	JsonGen *g;
+
+	if (w == NULL)
+	{
+		*err = CL_ERR_INTERNAL;
+		return false;
+	}
+	if (account == NULL)
+		account = cid;
+	(void) snprintf(id, sizeof(id), "customer %s campaign %s date %s", account,
+					campaign_id != NULL ? campaign_id : "?",
+					date_text != NULL ? date_text : "?");
+	if (date_text == NULL || !date_parse(date_text, &date))
+	{
+		record_error(&ref, "segments.date", "missing or not YYYY-MM-DD");
+		*err = CL_ERR_DATA;
+		return false;
+	}
+	if (date < run->window.from || date > run->window.to)
+	{
+		run->dropped++;
+		return true;
+	}
+	if (currency == NULL || !currency_valid(currency))
+	{
+		record_error(&ref, "customer.currencyCode",
+					 "%s; without the account currency cost_micros cannot be converted "
+					 "(the query selects customer.currency_code)",
+					 currency == NULL ? "missing" : "not an ISO 4217 code");
+		*err = CL_ERR_DATA;
+		return false;
+	}
+	if (campaign_id == NULL)
+	{
+		record_error(&ref, "campaign.id", "missing (the query selects campaign.id)");
+		*err = CL_ERR_DATA;
+		return false;
+	}
+	/* proto3 JSON leaves out zero values: an absent metric is 0 */
+	if (!record_int64(&ref, "metrics.costMicros", json_path(record, "metrics.costMicros"),
+					  true, &micros, err) ||
+		!record_int64(&ref, "metrics.clicks", json_path(record, "metrics.clicks"),
+					  true, &clicks, err) ||
+		!record_int64(&ref, "metrics.impressions", json_path(record, "metrics.impressions"),
+					  true, &impressions, err))
+	{
+		/* errors have already been logged */
+		return false;
+	}
+	if (!money_from_micros(micros, currency, &cost_minor))
+	{
+		record_error(&ref, "metrics.costMicros", "%lld micros of %s cannot be converted",
+					 (long long) micros, currency);
+		*err = CL_ERR_DATA;
+		return false;
+	}
+
+	g = staging_row_begin(w, date);
+	jgen_date(g, "date", date);
+	jgen_string(g, "platform", "google_ads");
+	jgen_string(g, "account_id", account);
+	jgen_string(g, "campaign_id", campaign_id);
+	row_string(g, "campaign_name", campaign_name);
+	jgen_string(g, "source", ga->utm_source);
+	jgen_string(g, "medium", ga->utm_medium);
+	row_string(g, "campaign", campaign_name);
+	jgen_int(g, "impressions", impressions);
+	jgen_int(g, "clicks", clicks);
+	jgen_int(g, "cost_minor", cost_minor);
+	jgen_string(g, "currency", currency);
+	if (!staging_row_end(w))
+	{
+		*err = CL_ERR_OUTPUT;
+		return false;
+	}
+	return true;
+}
+
+
+/*
+ * google_error: the error object of a Google API error body, which is
+ * {"error":{...}} on the wire and the inner object in some logs.
+ */
+static const JsonValue *
+google_error(const JsonValue *body)
+{
+	const JsonValue *inner = json_member(body, "error");
+
+	if (inner != NULL && inner->type == JSON_OBJECT)
+		return inner;
+	if (json_member(body, "status") != NULL || json_member(body, "code") != NULL)
+		return body;
+	return NULL;
+}
+
+
+/*
+ * duration_ms parses a protobuf Duration in JSON ("40591s", "1.5s") into
+ * milliseconds; -1 when it is not one.
+ */
+static int64_t
+duration_ms(const char *s)
+{
+	int64_t secs = 0;
+	int64_t ms = 0;
+	int digits = 0;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return -1;
+	for (; *s >= '0' && *s <= '9'; s++)
+	{
+		if (secs > INT64_MAX / 10000)
+			return -1;
+		secs = secs * 10 + (*s - '0');
+	}
+	if (*s == '.')
+	{
+		for (s++; *s >= '0' && *s <= '9'; s++)
+		{
+			if (digits < 3)
+				ms = ms * 10 + (*s - '0');
+			digits++;
+		}
+		for (; digits < 3; digits++)
+			ms *= 10;
+	}
+	if (s[0] != 's' || s[1] != '\0')
+		return -1;
+	return secs * 1000 + ms;
+}
+
+
+/*
+ * google_detail finds the first GoogleAdsFailure error in details[]: its
+ * error code (the one member of errorCode), message and quota details.
+ */
+static const JsonValue *
+google_detail(const JsonValue *error)
+{
+	const JsonValue *details = json_member(error, "details");
+
+	for (size_t i = 0; details != NULL && details->type == JSON_ARRAY && i < details->count; i++)
+	{
+		const JsonValue *errors = json_member(details->items[i], "errors");
+
+		if (errors != NULL && errors->type == JSON_ARRAY && errors->count > 0)
+			return errors->items[0];
+	}
+	return NULL;
+}
+
+
+/* The retryDelay a quota error asks for, in ms; -1 when there is none. */
+static int64_t
+google_retry_delay(const JsonValue *error)
+{
+	return duration_ms(json_string(json_path(google_detail(error),
+											 "details.quotaErrorDetails.retryDelay")));
+}
+
+
+/*
+ * google_describe writes "STATUS: message (errorCode value: detail; quota
+ * scope/name, retry in D) requestId R" into b.
+ */
+static void
+google_describe(const JsonValue *error, TextBuf *b)
+{
+	const JsonValue *detail = google_detail(error);
+	const JsonValue *code = json_member(detail, "errorCode");
+	const JsonValue *quota = json_path(detail, "details.quotaErrorDetails");
+	const char *status = json_string(json_member(error, "status"));
+	const char *message = json_string(json_member(error, "message"));
+	const char *request_id = NULL;
+	const JsonValue *details = json_member(error, "details");
+
+	tb_printf(b, "%s: %s", status != NULL ? status : "(no status)",
+			  message != NULL ? message : "(no message)");
+	if (detail != NULL)
+	{
+		tb_append(b, " (");
+		if (code != NULL && code->type == JSON_OBJECT && code->count > 0)
+			tb_printf(b, "%s %s: ", code->keys[0],
+					  json_text(code->items[0]) != NULL ? json_text(code->items[0]) : "?");
+		tb_append(b, json_string(json_member(detail, "message")) != NULL
+				  ? json_string(json_member(detail, "message")) : "(no detail)");
+		if (quota != NULL)
+			tb_printf(b, "; quota %s, %s, retry delay %s",
+					  json_string(json_member(quota, "rateScope")) != NULL
+					  ? json_string(json_member(quota, "rateScope")) : "?",
+					  json_string(json_member(quota, "rateName")) != NULL
+					  ? json_string(json_member(quota, "rateName")) : "?",
+					  json_string(json_member(quota, "retryDelay")) != NULL
+					  ? json_string(json_member(quota, "retryDelay")) : "none");
+		tb_append(b, ")");
+	}
+	for (size_t i = 0; details != NULL && details->type == JSON_ARRAY && i < details->count; i++)
+	{
+		if (request_id == NULL)
+			request_id = json_string(json_member(details->items[i], "requestId"));
+	}
+	if (request_id != NULL)
+		tb_printf(b, " requestId %s", request_id);
+}
+
+
+/*
+ * google_transient: statuses that say "later" rather than "never": quota,
+ * and the server's own unavailability.
+ */
+static bool
+google_transient(const JsonValue *error)
+{
+	const char *status = json_string(json_member(error, "status"));
+
+	return status != NULL && (strcmp(status, "RESOURCE_EXHAUSTED") == 0 ||
+							  strcmp(status, "UNAVAILABLE") == 0 ||
+							  strcmp(status, "DEADLINE_EXCEEDED") == 0);
+}
+
+
+/*
+ * google_ads_check_envelope finds an error the stream sent as a batch of
+ * its own (the rows before it were sent, but the answer is incomplete).
+ */
+static bool
+google_ads_check_envelope(void *state, const SourceStream *stream,
+						  const JsonValue *envelope, ClError *err)
+{
+	const JsonValue *error = NULL;
+	size_t batch = 0;
+	TextBuf b;
+
+	(void) state;
+	if (envelope == NULL || (envelope->type != JSON_ARRAY && google_error(envelope) == NULL))
+	{
+		log_error("google_ads %s: the searchStream answer is not an array of batches",
+				  stream->label);
+		*err = CL_ERR_DATA;
+		return false;
+	}
+	if (envelope->type != JSON_ARRAY)
+		error = google_error(envelope);
+	for (size_t i = 0; error == NULL && i < envelope->count; i++)
+	{
+		const JsonValue *inner = json_member(envelope->items[i], "error");
+
+		if (inner != NULL)
+		{
+			error = inner;
+			batch = i;
+		}
+	}
+	if (error == NULL)
+		return true;
+
+	tb_init(&b, TEXTBUF_DEFAULT_MAX);
+	google_describe(error, &b);
+	*err = google_transient(error) ? CL_ERR_TEMPORARY : CL_ERR_DATA;
+	log_error("google_ads %s: batch %zu of the searchStream is an error: %s%s",
+			  stream->label, batch + 1, tb_text(&b),
+			  *err == CL_ERR_TEMPORARY ? "; run again later" : "");
+	tb_free(&b);
+	return false;
+}
+
+
+/*
+ * google_ads_classify: an expired token is refreshed; a quota error waits
+ * for the retryDelay Google names (the retry budget decides whether that
+ * is within this run).
+ */
+static HttpVerdict
+google_ads_classify(void *state, const HttpResponse *resp, int64_t *delay_ms)
+{
+	JsonValue *body = NULL;
+	const JsonValue *error;
+	const char *status;
+	HttpVerdict verdict = HTTP_VERDICT_DEFAULT;
+
+	(void) state;
+	if (resp->status == 401)
+		return HTTP_VERDICT_REAUTH;
+	if (resp->error_body == NULL)
+		return HTTP_VERDICT_DEFAULT;
+	body = json_parse(resp->error_body, resp->error_body_len, NULL, 0);
+	error = google_error(body);
+	status = json_string(json_member(error, "status"));
+	if (status != NULL && strcmp(status, "RESOURCE_EXHAUSTED") == 0)
+	{
+		int64_t delay = google_retry_delay(error);
+
+		verdict = HTTP_VERDICT_RETRY;
+		if (delay >= 0)
+			*delay_ms = delay;
+	}
+	json_free(body);
+	return verdict;
+}
+
+
+/*
+ * google_ads_explain describes a Google API error body; quota and
+ * unavailability are temporary (exit 75).
+ */
+static ClError
+google_ads_explain(const HttpResponse *resp, char *msg, size_t msgsize)
+{
+	JsonValue *body = NULL;
+	const JsonValue *error;
+	TextBuf b;
+	ClError cls = CL_OK;
+
+	if (resp->error_body != NULL)
+		body = json_parse(resp->error_body, resp->error_body_len, NULL, 0);
+	error = google_error(body);
+	tb_init(&b, TEXTBUF_DEFAULT_MAX);
+	tb_printf(&b, "Google Ads answered HTTP %ld: ", resp->status);
+	if (error != NULL)
+		google_describe(error, &b);
+	else
+		tb_append(&b, "(no Google error body)");
+	if (error != NULL && google_transient(error))
+	{
+		cls = CL_ERR_TEMPORARY;
+		tb_append(&b, "; run again later");
+	}
+	(void) snprintf(msg, msgsize, "%s", tb_text(&b));
+	tb_free(&b);
+	json_free(body);
+	return cls;
+}
+
+
+const SourceVendor vendor_google_ads = {
+	.name = "google_ads",
+	.family = SOURCE_FAMILY_ADS,
+	.section = "ads.google_ads",
+	.entities = google_ads_entities,
+	.open = google_ads_open,
+	.close = google_ads_close,
+	.authenticate = google_ads_authenticate,
+	.next_stream = google_ads_next_stream,
+	.build_request = google_ads_build_request,
+	.map_record = google_ads_map_record,
+	.check_envelope = google_ads_check_envelope,
+	.classify = google_ads_classify,
+	.explain_error = google_ads_explain,
+};

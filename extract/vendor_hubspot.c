@@ -1,0 +1,1015 @@
+/*
+ * vendor_hubspot.c: HubSpot CRM v3 (family crm), docs/vendors/hubspot.md.
+ *
+ * Streams, in order:
+ *   pipelines  GET /crm/v3/pipelines/deals: which deal stages are closed
+ *              and which are won (kept in memory, no rows)
+ *   contacts   GET /crm/v3/objects/contacts, cursor paging: a lead per
+ *              contact, and a touch for the source it was created from
+ *   deals      GET /crm/v3/objects/deals with their associated contacts
+ *
+ * Auth: a private-app token, or the OAuth refresh-token grant at
+ * {base_url}/oauth/v1/token. Every object is read on every run (a full
+ * scan); incremental extraction by hs_lastmodifieddate is a later step.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "money.h"
+#include "oauth.h"
+#include "record.h"
+#include "registry.h"
+#include "source.h"
+
+enum
+{
+	HUBSPOT_PIPELINES,
+	HUBSPOT_CONTACTS,
+	HUBSPOT_DEALS,
+	HUBSPOT_DONE
+};
+
+/* Warnings about one value (an unknown stage, an unknown source) are
+ * logged once each, for this many distinct values. */
+#define HUBSPOT_MAX_WARNED 16
+
+typedef struct HubspotStage
+{
+	char *pipeline;             /* owned */
+	char *id;                   /* owned */
+	bool is_closed;
+	bool is_won;
+} HubspotStage;
+
+typedef struct Hubspot
+{
+	char *base_url;             /* owned, without trailing slash */
+	char *token_url;            /* owned: OAuth only */
+	const char *static_token;   /* borrowed from the configuration */
+	bool oauth;
+	OAuthGrant grant;
+	OAuthToken access;
+	int64_t page_size;
+	const char *product_group;  /* property name, or NULL */
+	const char *currency;       /* default deal currency */
+	HubspotStage *stages;       /* owned */
+	size_t nstages;
+	size_t stage_cap;
+	char *warned[HUBSPOT_MAX_WARNED];   /* owned: values warned about */
+	int nwarned;
+	int next;                   /* the next stream to hand out */
+} Hubspot;
+
+/*
+ * The contact properties requested; the configured product-group property
+ * is appended.
+ */
+static const char hubspot_contact_properties[] =
+	"email,createdate,lastmodifieddate,lifecyclestage,hubspot_owner_id,"
+	"hs_analytics_source,hs_analytics_source_data_1,hs_analytics_source_data_2";
+
+static const char hubspot_deal_properties[] =
+	"dealname,amount,deal_currency_code,dealstage,pipeline,closedate,createdate,"
+	"hs_lastmodifieddate";
+
+/*
+ * How a contact's original source (hs_analytics_source, with its drill-downs
+ * data_1 and data_2) becomes a touch; documented in docs/vendors/hubspot.md.
+ * With use_data_1 the lower-cased drill-down 1 is the source when present,
+ * else the fixed source. The campaign is always drill-down 2.
+ */
+typedef struct HubspotSourceRule
+{
+	const char *value;
+	bool use_data_1;
+	const char *source;
+	const char *medium;
+	const char *kind;
+} HubspotSourceRule;
+
+static const HubspotSourceRule hubspot_source_rules[] = {
+	{ "ORGANIC_SEARCH", true, "google", "organic", "page_view" },
+	{ "PAID_SEARCH", true, "google", "cpc", "ad_click" },
+	{ "EMAIL_MARKETING", true, "hubspot", "email", "email_click" },
+	{ "SOCIAL_MEDIA", true, "social", "social", "page_view" },
+	{ "PAID_SOCIAL", true, "facebook", "paid_social", "ad_click" },
+	{ "REFERRALS", true, "referral", "referral", "page_view" },
+	{ "DIRECT_TRAFFIC", false, "(direct)", "(none)", "page_view" },
+	{ "OFFLINE", false, "offline", "offline", "offline" },
+	{ "OTHER_CAMPAIGNS", true, "other", "other", "page_view" },
+};
+
+/* A value HubSpot adds after this table was written: its drill-down 1 (or
+ * the value itself) with medium "other", so the touch is kept and the
+ * channel grouping puts it in Other. */
+static const HubspotSourceRule hubspot_unknown_source = {
+	NULL, true, NULL, "other", "page_view"
+};
+
+static const char *const hubspot_entities[] = { "lead", "touch", "deal", NULL };
+
+
+/*
+ * warn_once: true the first time value is seen (up to the cap), so the
+ * caller logs it once instead of once per record.
+ */
+static bool
+warn_once(Hubspot *hs, const char *value)
+{
+	char *copy;
+
+	for (int i = 0; i < hs->nwarned; i++)
+	{
+		if (strcmp(hs->warned[i], value) == 0)
+			return false;
+	}
+	if (hs->nwarned == HUBSPOT_MAX_WARNED)
+		return false;
+	copy = strdup(value);
+	if (copy == NULL)
+		return true;
+	hs->warned[hs->nwarned++] = copy;
+	return true;
+}
+
+
+/*
+ * hubspot_close frees the state, partial or complete (NULL-safe).
+ */
+static void
+hubspot_close(void *state)
+{
+	Hubspot *hs = state;
+
+	if (hs == NULL)
+		return;
+	for (size_t i = 0; i < hs->nstages; i++)
+	{
+		free(hs->stages[i].pipeline);
+		free(hs->stages[i].id);
+	}
+	free(hs->stages);
+	for (int i = 0; i < hs->nwarned; i++)
+		free(hs->warned[i]);
+	oauth_token_reset(&hs->access);
+	free(hs->token_url);
+	free(hs->base_url);
+	free(hs);
+}
+
+
+/*
+ * valid_property_name: HubSpot internal property names are lower-case
+ * letters, digits and underscores; anything else would break the query.
+ */
+static bool
+valid_property_name(const char *s)
+{
+	if (*s == '\0')
+		return false;
+	for (; *s != '\0'; s++)
+	{
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+			  (*s >= '0' && *s <= '9') || *s == '_'))
+			return false;
+	}
+	return true;
+}
+
+
+/*
+ * hubspot_open reads [crm.hubspot]. A token wins over OAuth credentials;
+ * neither is a configuration error that names both ways.
+ */
+static bool
+hubspot_open(SourceRun *run, void **state, ClError *err)
+{
+	Hubspot *hs = calloc(1, sizeof(Hubspot));
+	const char *client_id = source_config_text(run, "client_id");
+	const char *client_secret = source_config_text(run, "client_secret");
+	const char *refresh_token = source_config_text(run, "refresh_token");
+	size_t n;
+
+	*state = hs;
+	if (hs == NULL)
+	{
+		log_error("hubspot: out of memory");
+		*err = CL_ERR_INTERNAL;
+		return false;
+	}
+	if (!source_config_url(run, "base_url", &hs->base_url, err))
+	{
+		/* errors have already been logged */
+		return false;
+	}
+	hs->static_token = source_config_text(run, "token");
+	if (hs->static_token == NULL)
+	{
+		if (client_id == NULL || client_secret == NULL || refresh_token == NULL)
+		{
+			log_error("hubspot: no credentials in [crm.hubspot]: set token (a private-app "
+					  "token), or client_id, client_secret and refresh_token (an OAuth app)");
+			*err = CL_ERR_CONFIG;
+			return false;
+		}
+		n = strlen(hs->base_url) + sizeof("/oauth/v1/token");
+		hs->token_url = malloc(n);
+		if (hs->token_url == NULL)
+		{
+			log_error("hubspot: out of memory");
+			*err = CL_ERR_INTERNAL;
+			return false;
+		}
+		(void) snprintf(hs->token_url, n, "%s/oauth/v1/token", hs->base_url);
+		hs->oauth = true;
+		hs->grant.vendor = "hubspot";
+		hs->grant.section = run->vendor->section;
+		hs->grant.token_url = hs->token_url;
+		hs->grant.client_id = client_id;
+		hs->grant.client_secret = client_secret;
+		hs->grant.refresh_token = refresh_token;
+	}
+	else if (client_id != NULL || refresh_token != NULL)
+		log_notice("hubspot: both token and OAuth credentials are set in [crm.hubspot]; using token");
+
+	hs->page_size = config_get_int(run->cfg, run->vendor->section, "page_size");
+	hs->product_group = source_config_text(run, "product_group_property");
+	if (hs->product_group != NULL && !valid_property_name(hs->product_group))
+	{
+		log_error("hubspot: [crm.hubspot] product_group_property = %s is not a HubSpot "
+				  "property name (letters, digits, _)", hs->product_group);
+		*err = CL_ERR_CONFIG;
+		return false;
+	}
+	hs->currency = config_get(run->cfg, "pipeline", "reporting_currency");
+	if (hs->currency == NULL || !currency_valid(hs->currency))
+	{
+		log_error("hubspot: [pipeline] reporting_currency = %s is not an ISO 4217 code",
+				  hs->currency != NULL ? hs->currency : "(unset)");
+		*err = CL_ERR_CONFIG;
+		return false;
+	}
+	/* A snapshot of mutable objects: the window is the extraction day
+	 * unless the command line names one. */
+	return source_run_window(run, run->today, run->today, err);
+}
+
+
+static bool
+hubspot_authenticate(void *state, SourceRun *run, bool force, ClError *err)
+{
+	Hubspot *hs = state;
+
+	if (!hs->oauth)
+		return true;
+	if (!force && oauth_token_fresh(&hs->access, time_now()))
+		return true;
+	return oauth_refresh(run->http, &hs->grant, &hs->access, err);
+}
+
+
+/*
+ * hubspot_next_stream: pipelines first (the deals need their stages),
+ * then contacts, then deals.
+ */
+static bool
+hubspot_next_stream(void *state, SourceRun *run, SourceStream *stream,
+					bool *more, ClError *err)
+{
+	Hubspot *hs = state;
+
+	*more = true;
+	stream->kind = hs->next;
+	stream->record_path = "results[]";
+	switch (hs->next++)
+	{
+		case HUBSPOT_PIPELINES:
+			stream->name = "pipelines";
+			stream->entities = "-";
+			stream->paging = SOURCE_PAGING_NONE;
+			(void) snprintf(stream->label, sizeof(stream->label), "deal pipelines");
+			return true;
+
+		case HUBSPOT_CONTACTS:
+			if (hs->nstages == 0)
+				log_warn("hubspot: the deal pipelines name no stages; only the stage ids "
+						 "closedwon and closedlost will count as closed");
+			stream->name = "contacts";
+			stream->entities = "lead,touch";
+			stream->paging = SOURCE_PAGING_CURSOR;
+			stream->cursor_path = "paging.next.after";
+			(void) snprintf(stream->label, sizeof(stream->label), "contacts");
+			return true;
+
+		case HUBSPOT_DEALS:
+			stream->name = "deals";
+			stream->entities = "deal";
+			stream->paging = SOURCE_PAGING_CURSOR;
+			stream->cursor_path = "paging.next.after";
+			(void) snprintf(stream->label, sizeof(stream->label), "deals");
+			return true;
+
+		default:
+			*more = false;
+			return true;
+	}
+}
+
+
+/*
+ * hubspot_build_request: the GET of one page. Property lists keep their
+ * commas literal, as HubSpot documents them; the cursor is encoded.
+ */
+static bool
+hubspot_build_request(void *state, const SourceStream *stream,
+					  const SourcePage *page, SourceRequest *req, ClError *err)
+{
+	Hubspot *hs = state;
+	const char *token = hs->oauth ? hs->access.access_token : hs->static_token;
+
+	tb_append(&req->url, hs->base_url);
+	switch (stream->kind)
+	{
+		case HUBSPOT_PIPELINES:
+			tb_append(&req->url, "/crm/v3/pipelines/deals");
+			break;
+
+		case HUBSPOT_CONTACTS:
+			tb_printf(&req->url, "/crm/v3/objects/contacts?limit=%lld&archived=false&properties=%s",
+					  (long long) hs->page_size, hubspot_contact_properties);
+			break;
+
+		case HUBSPOT_DEALS:
+			tb_printf(&req->url, "/crm/v3/objects/deals?limit=%lld&properties=%s",
+					  (long long) hs->page_size, hubspot_deal_properties);
+			break;
+
+		default:
+			log_error("BUG: hubspot has no stream %d", stream->kind);
+			*err = CL_ERR_INTERNAL;
+			return false;
+	}
+	if (stream->kind != HUBSPOT_PIPELINES)
+	{
+		if (hs->product_group != NULL)
+			tb_printf(&req->url, ",%s", hs->product_group);
+		if (stream->kind == HUBSPOT_DEALS)
+			tb_append(&req->url, "&associations=contacts");
+		if (page->cursor != NULL)
+		{
+			tb_append(&req->url, "&after=");
+			tb_append_query_value(&req->url, page->cursor);
+		}
+	}
+	if (token == NULL)
+	{
+		log_error("BUG: hubspot request without an access token");
+		*err = CL_ERR_INTERNAL;
+		return false;
+	}
+	if (!source_request_header(req, "Authorization: Bearer %s", token) ||
+		!source_request_header(req, "Accept: application/json"))
+	{
+		*err = CL_ERR_INTERNAL;
+		return false;
+	}
+	return true;
+}
+
+
+/* prop: a property's text, NULL when absent, null or empty. */
+static const char *
+prop(const JsonValue *rec, const char *name)
+{
+	return text_nonempty(json_text(json_member(json_member(rec, "properties"), name)));
+}
+
+
+/*
+ * object_time reads a timestamp from a property, or when the property is
+ * absent from the object's own member (createdAt, updatedAt). A value that
+ * is present but unparseable is an error, not a reason to fall back.
+ */
+static bool
+object_time(const RecordRef *ref, const JsonValue *rec, const char *property,
+			const char *member, ClTime *out, ClError *err)
+{
+	const char *text = prop(rec, property);
+
+	if (text != NULL)
+		return record_time(ref, property, text, out, err);
+	text = text_nonempty(json_string(json_member(rec, member)));
+	if (text != NULL)
+		return record_time(ref, member, text, out, err);
+	record_error(ref, property, "missing, and so is %s", member);
+	*err = CL_ERR_DATA;
+	return false;
+}
+
+
+/*
+ * stage_upsert records one stage of a pipeline, replacing an earlier entry
+ * for the same (pipeline, stage): a retried page maps its records again.
+ */
+static bool
+stage_upsert(Hubspot *hs, const char *pipeline, const char *id, bool is_closed,
+			 bool is_won)
+{
+	HubspotStage *s = NULL;
+
+	for (size_t i = 0; i < hs->nstages; i++)
+	{
+		if (strcmp(hs->stages[i].pipeline, pipeline) == 0 &&
+			strcmp(hs->stages[i].id, id) == 0)
+			s = &hs->stages[i];
+	}
+	if (s == NULL)
+	{
+		if (hs->nstages == hs->stage_cap)
+		{
+			size_t cap = hs->stage_cap == 0 ? 32 : hs->stage_cap * 2;
+			HubspotStage *grown = realloc(hs->stages, cap * sizeof(HubspotStage));
+
+			if (grown == NULL)
+				return false;
+			hs->stages = grown;
+			hs->stage_cap = cap;
+		}
+		s = &hs->stages[hs->nstages];
+		s->pipeline = strdup(pipeline);
+		s->id = strdup(id);
+		if (s->pipeline == NULL || s->id == NULL)
+		{
+			free(s->pipeline);
+			free(s->id);
+			return false;
+		}
+		hs->nstages++;
+	}
+	s->is_closed = is_closed;
+	s->is_won = is_won;
+	return true;
+}
+
+
+/*
+ * metadata_flag reads metadata.isClosed, which HubSpot sends as the string
+ * "true"/"false" (a JSON boolean is accepted too).
+ */
+static bool
+metadata_flag(const JsonValue *v, bool *out)
+{
+	const char *s = json_string(v);
+
+	if (json_bool(v, out))
+		return true;
+	if (s != NULL && strcmp(s, "true") == 0)
+		*out = true;
+	else if (s != NULL && strcmp(s, "false") == 0)
+		*out = false;
+	else
+		return false;
+	return true;
+}
+
+
+/*
+ * probability_is_one: metadata.probability of a won stage is "1.0"; any
+ * spelling of exactly one counts ("1", "1.00").
+ */
+static bool
+probability_is_one(const JsonValue *v)
+{
+	const char *s = json_text(v);
+
+	if (s == NULL || s[0] != '1')
+		return false;
+	s++;
+	if (*s == '\0')
+		return true;
+	if (*s != '.')
+		return false;
+	for (s++; *s != '\0'; s++)
+	{
+		if (*s != '0')
+			return false;
+	}
+	return true;
+}
+
+
+/*
+ * map_pipeline records the closed/won meaning of every stage of one
+ * pipeline.
+ */
+static bool
+map_pipeline(Hubspot *hs, const JsonValue *rec, const RecordRef *ref, ClError *err)
+{
+	const JsonValue *stages = json_member(rec, "stages");
+
+	if (stages == NULL || stages->type != JSON_ARRAY)
+	{
+		record_error(ref, "stages", "missing or not an array");
+		*err = CL_ERR_DATA;
+		return false;
+	}
+	for (size_t i = 0; i < stages->count; i++)
+	{
+		const JsonValue *st = stages->items[i];
+		const char *id = text_nonempty(json_text(json_member(st, "id")));
+		const JsonValue *meta = json_member(st, "metadata");
+		bool closed;
+
+		if (id == NULL)
+		{
+			record_error(ref, "stages[].id", "a stage has no id");
+			*err = CL_ERR_DATA;
+			return false;
+		}
+		if (!metadata_flag(json_member(meta, "isClosed"), &closed))
+		{
+			record_error(ref, "stages[].metadata.isClosed",
+						 "stage %s: expected \"true\" or \"false\"", id);
+			*err = CL_ERR_DATA;
+			return false;
+		}
+		if (!stage_upsert(hs, ref->id, id, closed,
+						  closed && probability_is_one(json_member(meta, "probability"))))
+		{
+			log_error("hubspot: out of memory keeping deal stages");
+			*err = CL_ERR_INTERNAL;
+			return false;
+		}
+	}
+	return true;
+}
+
+
+/*
+ * source_rule finds the rule for an hs_analytics_source value; an unknown
+ * value gets the documented default and one warning.
+ */
+static const HubspotSourceRule *
+source_rule(Hubspot *hs, const char *value)
+{
+	for (size_t i = 0; i < sizeof(hubspot_source_rules) / sizeof(hubspot_source_rules[0]); i++)
+	{
+		if (strcmp(hubspot_source_rules[i].value, value) == 0)
+			return &hubspot_source_rules[i];
+	}
+	if (warn_once(hs, value))
+		log_warn("hubspot: unknown hs_analytics_source %s; its touches get medium \"other\" "
+				 "(see docs/vendors/hubspot.md)", value);
+	return &hubspot_unknown_source;
+}
+
+
+/*
+ * lower_copy: an ALLOCATED lower-cased copy of s (caller frees), NULL when
+ * out of memory.
+ */
+static char *
+lower_copy(const char *s)
+{
+	char *out = strdup(s);
+
+	if (out == NULL)
+		return NULL;
+	for (char *p = out; *p != '\0'; p++)
+	{
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char) (*p - 'A' + 'a');
+	}
+	return out;
+}
+
+
+/*
+ * write_original_touch writes the touch of the source a contact was
+ * created from: at its creation time, for its email and contact id.
+ */
+static bool
+write_original_touch(Hubspot *hs, SourceRun *run, const JsonValue *rec,
+					 const char *id, const char *email, ClTime created,
+					 ClTime updated, ClError *err)
+{
+	const char *value = prop(rec, "hs_analytics_source");
+	const char *data_1 = prop(rec, "hs_analytics_source_data_1");
+	const HubspotSourceRule *rule;
+	StagingWriter *w = source_run_writer(run, "touch");
+	char *source = NULL;
+	char touch_id[160];
+	JsonGen *g;
+
+	if (value == NULL)
+		return true;
+	if (w == NULL)
+	{
+		*err = CL_ERR_INTERNAL;
+		return false;
+	}
+	rule = source_rule(hs, value);
+	if (rule->use_data_1 && data_1 != NULL)
+		source = lower_copy(data_1);
+	else if (rule->source != NULL)
+		source = strdup(rule->source);
+	else
+		source = lower_copy(value);
+	if (source == NULL)
+	{
+		log_error("hubspot: out of memory");
+		*err = CL_ERR_INTERNAL;
+		return false;
+	}
+
+	(void) snprintf(touch_id, sizeof(touch_id), "contact-%s-original", id);
+	g = staging_row_begin(w, time_utc_date(created));
+	jgen_string(g, "touch_id", touch_id);
+	jgen_string(g, "source_system", "hubspot");
+	jgen_object_begin(g, "person");
+	row_string(g, "email", email);
+	jgen_string(g, "crm_id", id);
+	jgen_object_end(g);
+	jgen_time(g, "at", created);
+	jgen_string(g, "kind", rule->kind);
+	jgen_string(g, "source", source);
+	jgen_string(g, "medium", rule->medium);
+	row_string(g, "campaign", prop(rec, "hs_analytics_source_data_2"));
+	jgen_time(g, "updated_at", updated);
+	free(source);
+	if (!staging_row_end(w))
+	{
+		*err = CL_ERR_OUTPUT;
+		return false;
+	}
+	return true;
+}
+
+
+static bool
+archived_flag(const JsonValue *rec)
+{
+	bool archived = false;
+
+	(void) json_bool(json_member(rec, "archived"), &archived);
+	return archived;
+}
+
+
+/*
+ * map_contact writes a contact's lead row and its original-source touch.
+ */
+static bool
+map_contact(Hubspot *hs, SourceRun *run, const JsonValue *rec,
+			const RecordRef *ref, ClError *err)
+{
+	StagingWriter *w = source_run_writer(run, "lead");
+	ClTime created;
+	ClTime updated;
+	char *email = NULL;
+	JsonGen *g;
+	bool ok = false;
+
+	if (w == NULL)
+	{
+		*err = CL_ERR_INTERNAL;
+		return false;
+	}
+	if (!object_time(ref, rec, "createdate", "createdAt", &created, err) ||
+		!object_time(ref, rec, "lastmodifieddate", "updatedAt", &updated, err))
+	{
+		/* errors have already been logged */
+		return false;
+	}
+	if (!email_normalize(prop(rec, "email"), &email))
+	{
+		*err = CL_ERR_INTERNAL;
+		return false;
+	}
+
+	g = staging_row_begin(w, run->today);
+	jgen_string(g, "lead_id", ref->id);
+	jgen_string(g, "source_system", "hubspot");
+	row_string(g, "email", email);
+	jgen_string(g, "crm_contact_id", ref->id);
+	jgen_time(g, "created_at", created);
+	jgen_time(g, "updated_at", updated);
+	row_string(g, "lifecycle_stage", prop(rec, "lifecyclestage"));
+	if (hs->product_group != NULL)
+		row_string(g, "product_group", prop(rec, hs->product_group));
+	row_string(g, "owner", prop(rec, "hubspot_owner_id"));
+	jgen_bool(g, "is_deleted", archived_flag(rec));
+	if (!staging_row_end(w))
+	{
+		*err = CL_ERR_OUTPUT;
+		goto cleanup;
+	}
+	ok = write_original_touch(hs, run, rec, ref->id, email, created, updated, err);
+
+cleanup:
+	free(email);
+	return ok;
+}
+
+
+/*
+ * find_stage: the stage of a deal, looked up in its own pipeline first,
+ * then by id alone (ids of custom stages are unique in a portal).
+ */
+static const HubspotStage *
+find_stage(const Hubspot *hs, const char *pipeline, const char *stage)
+{
+	const HubspotStage *any = NULL;
+
+	for (size_t i = 0; i < hs->nstages; i++)
+	{
+		if (strcmp(hs->stages[i].id, stage) != 0)
+			continue;
+		if (pipeline != NULL && strcmp(hs->stages[i].pipeline, pipeline) == 0)
+			return &hs->stages[i];
+		if (any == NULL)
+			any = &hs->stages[i];
+	}
+	return any;
+}
+
+
+/*
+ * deal_outcome decides is_closed and is_won from the pipelines' stage
+ * metadata; the default stage ids closedwon/closedlost are a fallback only
+ * when the pipelines did not name the stage.
+ */
+static void
+deal_outcome(Hubspot *hs, const char *pipeline, const char *stage,
+			 bool *is_closed, bool *is_won)
+{
+	const HubspotStage *s;
+
+	*is_closed = false;
+	*is_won = false;
+	if (stage == NULL)
+		return;
+	s = find_stage(hs, pipeline, stage);
+	if (s != NULL)
+	{
+		*is_closed = s->is_closed;
+		*is_won = s->is_won;
+		return;
+	}
+	if (strcmp(stage, "closedwon") == 0 || strcmp(stage, "closedlost") == 0)
+	{
+		*is_closed = true;
+		*is_won = strcmp(stage, "closedwon") == 0;
+		if (warn_once(hs, stage))
+			log_notice("hubspot: deal stage %s is not in the pipelines; taking the default "
+					   "meaning of its id (closed, %s)", stage, *is_won ? "won" : "lost");
+		return;
+	}
+	if (warn_once(hs, stage))
+		log_warn("hubspot: deal stage %s (pipeline %s) is not in the pipelines; its deals "
+				 "count as open", stage, pipeline != NULL ? pipeline : "?");
+}
+
+
+/*
+ * write_contact_ids writes the deal's associated contacts, each once
+ * (HubSpot lists a contact once per association label).
+ */
+static void
+write_contact_ids(Hubspot *hs, JsonGen *g, const JsonValue *rec, const char *id)
+{
+	const JsonValue *assoc = json_path(rec, "associations.contacts");
+	const JsonValue *results = json_member(assoc, "results");
+
+	jgen_array_begin(g, "contact_ids");
+	for (size_t i = 0; results != NULL && results->type == JSON_ARRAY && i < results->count; i++)
+	{
+		const char *cid = text_nonempty(json_text(json_member(results->items[i], "id")));
+		bool seen = false;
+
+		if (cid == NULL)
+			continue;
+		for (size_t j = 0; j < i && !seen; j++)
+		{
+			const char *prev = json_text(json_member(results->items[j], "id"));
+
+			seen = prev != NULL && strcmp(prev, cid) == 0;
+		}
+		if (!seen)
+			jgen_string(g, NULL, cid);
+	}
+	jgen_array_end(g);
+	if (json_path(assoc, "paging.next") != NULL && warn_once(hs, "associations-paging"))
+		log_warn("hubspot: deal %s has more associated contacts than one list page holds; "
+				 "only the first page of them is used (docs/vendors/hubspot.md)", id);
+}
+
+
+/*
+ * map_deal writes one deal row. Every check runs before the row is begun,
+ * so a refused deal writes nothing.
+ */
+static bool
+map_deal(Hubspot *hs, SourceRun *run, const JsonValue *rec, const RecordRef *ref,
+		 ClError *err)
+{
+	StagingWriter *w = source_run_writer(run, "deal");
+	const char *amount = prop(rec, "amount");
+	const char *currency = prop(rec, "deal_currency_code");
+	const char *closedate = prop(rec, "closedate");
+	const char *stage = prop(rec, "dealstage");
+	const char *pipeline = prop(rec, "pipeline");
+	ClTime created;
+	ClTime updated;
+	ClTime closed = 0;
+	int64_t minor = 0;
+	bool is_closed;
+	bool is_won;
+	JsonGen *g;
+
+	if (w == NULL)
+	{
+		*err = CL_ERR_INTERNAL;
+		return false;
+	}
+	if (!object_time(ref, rec, "createdate", "createdAt", &created, err) ||
+		!object_time(ref, rec, "hs_lastmodifieddate", "updatedAt", &updated, err))
+	{
+		/* errors have already been logged */
+		return false;
+	}
+	if (closedate != NULL && !record_time(ref, "closedate", closedate, &closed, err))
+	{
+		/* errors have already been logged */
+		return false;
+	}
+	if (currency == NULL)
+		currency = hs->currency;
+	else if (!currency_valid(currency))
+	{
+		record_error(ref, "deal_currency_code", "\"%.16s\" is not an ISO 4217 code", currency);
+		*err = CL_ERR_DATA;
+		return false;
+	}
+	if (amount != NULL && !money_parse_rounded(amount, currency, &minor))
+	{
+		record_error(ref, "amount", "\"%.64s\" is not an amount in %s", amount, currency);
+		*err = CL_ERR_DATA;
+		return false;
+	}
+	deal_outcome(hs, pipeline, stage, &is_closed, &is_won);
+
+	g = staging_row_begin(w, run->today);
+	jgen_string(g, "deal_id", ref->id);
+	jgen_string(g, "source_system", "hubspot");
+	row_string(g, "name", prop(rec, "dealname"));
+	if (amount != NULL)
+		jgen_int(g, "amount_minor", minor);
+	jgen_string(g, "currency", currency);
+	row_string(g, "stage", stage);
+	row_string(g, "pipeline", pipeline);
+	jgen_bool(g, "is_closed", is_closed);
+	jgen_bool(g, "is_won", is_won);
+	jgen_time(g, "created_at", created);
+	if (closedate != NULL)
+		jgen_time(g, "closed_at", closed);
+	jgen_time(g, "updated_at", updated);
+	write_contact_ids(hs, g, rec, ref->id);
+	if (hs->product_group != NULL)
+		row_string(g, "product_group", prop(rec, hs->product_group));
+	jgen_bool(g, "is_deleted", archived_flag(rec));
+	if (!staging_row_end(w))
+	{
+		*err = CL_ERR_OUTPUT;
+		return false;
+	}
+	if (is_won && closedate == NULL && warn_once(hs, "won-without-closedate"))
+		log_warn("hubspot: won deal %s has no closedate; it cannot be dated for attribution "
+				 "(further deals like it are not logged)", ref->id);
+	return true;
+}
+
+
+/*
+ * hubspot_map_record checks what every HubSpot object has (an id) and
+ * hands the record to the mapper of its stream.
+ */
+static bool
+hubspot_map_record(void *state, SourceRun *run, const SourceStream *stream,
+				   const JsonValue *record, ClError *err)
+{
+	Hubspot *hs = state;
+	RecordRef ref = { "hubspot", stream->name, NULL };
+
+	ref.id = text_nonempty(json_text(json_member(record, "id")));
+	if (record->type != JSON_OBJECT || ref.id == NULL)
+	{
+		record_error(&ref, "id", "a record without an id (or not an object)");
+		*err = CL_ERR_DATA;
+		return false;
+	}
+	switch (stream->kind)
+	{
+		case HUBSPOT_PIPELINES:
+			return map_pipeline(hs, record, &ref, err);
+		case HUBSPOT_CONTACTS:
+			return map_contact(hs, run, record, &ref, err);
+		case HUBSPOT_DEALS:
+			return map_deal(hs, run, record, &ref, err);
+	}
+	log_error("BUG: hubspot has no stream %d", stream->kind);
+	*err = CL_ERR_INTERNAL;
+	return false;
+}
+
+
+/*
+ * hubspot_classify: an expired OAuth token is refreshed; the daily limit
+ * is not worth retrying within this run (it resets at the portal's
+ * midnight), the per-second limit is.
+ */
+static HttpVerdict
+hubspot_classify(void *state, const HttpResponse *resp, int64_t *delay_ms)
+{
+	Hubspot *hs = state;
+	HttpVerdict verdict = HTTP_VERDICT_DEFAULT;
+	JsonValue *body = NULL;
+
+	(void) delay_ms;
+	if (resp->status == 401 && hs != NULL && hs->oauth)
+		return HTTP_VERDICT_REAUTH;
+	if (resp->status != 429 || resp->error_body == NULL)
+		return HTTP_VERDICT_DEFAULT;
+	body = json_parse(resp->error_body, resp->error_body_len, NULL, 0);
+	if (json_string(json_member(body, "policyName")) != NULL &&
+		strcmp(json_string(json_member(body, "policyName")), "DAILY") == 0)
+		verdict = HTTP_VERDICT_FAIL;
+	json_free(body);
+	return verdict;
+}
+
+
+/*
+ * hubspot_explain turns HubSpot's error body ({"status":"error","message",
+ * "category" or "errorType","policyName","correlationId"}) into one line.
+ * The daily limit is a temporary failure of the whole run: the scheduler
+ * should try again after the limit resets.
+ */
+static ClError
+hubspot_explain(const HttpResponse *resp, char *msg, size_t msgsize)
+{
+	JsonValue *body = NULL;
+	const char *message;
+	const char *category;
+	const char *policy;
+	const char *correlation;
+	TextBuf b;
+	ClError cls = CL_OK;
+
+	if (resp->error_body != NULL)
+		body = json_parse(resp->error_body, resp->error_body_len, NULL, 0);
+	message = json_string(json_member(body, "message"));
+	category = json_string(json_member(body, "errorType"));
+	if (category == NULL)
+		category = json_string(json_member(body, "category"));
+	policy = json_string(json_member(body, "policyName"));
+	correlation = json_string(json_member(body, "correlationId"));
+
+	tb_init(&b, TEXTBUF_DEFAULT_MAX);
+	tb_printf(&b, "HubSpot answered HTTP %ld: %s", resp->status,
+			  message != NULL ? message : "(no message)");
+	if (category != NULL)
+		tb_printf(&b, " (%s)", category);
+	if (policy != NULL)
+		tb_printf(&b, " policy %s", policy);
+	if (correlation != NULL)
+		tb_printf(&b, " correlationId %s", correlation);
+	if (resp->status == 429 && policy != NULL && strcmp(policy, "DAILY") == 0)
+	{
+		cls = CL_ERR_TEMPORARY;
+		tb_append(&b, "; the portal's daily API limit is used up: run again after "
+				  "midnight in the portal's time zone");
+	}
+	(void) snprintf(msg, msgsize, "%s", tb_text(&b));
+	tb_free(&b);
+	json_free(body);
+	return cls;
+}
+
+
+const SourceVendor vendor_hubspot = {
+	.name = "hubspot",
+	.family = SOURCE_FAMILY_CRM,
+	.section = "crm.hubspot",
+	.entities = hubspot_entities,
+	.open = hubspot_open,
+	.close = hubspot_close,
+	.authenticate = hubspot_authenticate,
+	.next_stream = hubspot_next_stream,
+	.build_request = hubspot_build_request,
+	.map_record = hubspot_map_record,
+	.check_envelope = NULL,
+	.classify = hubspot_classify,
+	.explain_error = hubspot_explain,
+};

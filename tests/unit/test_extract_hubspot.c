@@ -1,0 +1,726 @@
+/*
+ * test_extract_hubspot.c: the HubSpot vendor on the saved HubSpot payloads
+ * (shared/fixtures/vendors/hubspot) and on cases they do not cover.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "support.h"
+#include "test_extract_support.h"
+
+#include "registry.h"
+
+static const char token_ini[] =
+	"[crm.hubspot]\nenabled = true\nbase_url = http://127.0.0.1:9/api/\ntoken = pat-test-token\n"
+	"page_size = 2\n";
+
+/*
+ * open_at opens HubSpot with token_ini plus extra and advances to the
+ * stream called name ("pipelines", "contacts", "deals").
+ */
+static void
+open_at(ExtractFixture *f, const char *extra, const char *name, SourceStream *st)
+{
+	char ini[1024];
+	ClError err;
+
+	snprintf(ini, sizeof(ini), "%s%s", token_ini, extra);
+	assert_true(tx_open(f, &vendor_hubspot, ini, &err));
+	for (;;)
+	{
+		tx_next_stream(f, st);
+		if (strcmp(st->name, name) == 0)
+			return;
+	}
+}
+
+
+static void
+feed_pipelines(ExtractFixture *f)
+{
+	SourceStream st;
+	PageState ps;
+	ClError err;
+
+	tx_next_stream(f, &st);
+	assert_string_equal(st.name, "pipelines");
+	page_state_init(&ps);
+	assert_true(tx_feed_data(f, &st, &ps, "hubspot_pipelines.json", &err));
+	assert_true(ps.done);
+	page_state_free(&ps);
+}
+
+
+static void
+test_extract_hubspot_contacts_list(void **state)
+{
+	ExtractFixture f = { 0 };
+	SourceStream st;
+	PageState ps;
+	ClError err;
+	RowSet leads;
+	RowSet touches;
+	const JsonValue *lead;
+	ClDate date;
+
+	(void) state;
+	open_at(&f, "", "contacts", &st);
+	page_state_init(&ps);
+	assert_true(tx_feed_fixture(&f, &st, &ps, "vendors/hubspot/contacts_list_v3.json", &err));
+	/* the saved page has no paging member: it is the last one */
+	assert_true(ps.done);
+	assert_int_equal(ps.records, 2);
+	page_state_free(&ps);
+	tx_commit(&f);
+
+	tx_read(&f, "lead", &leads);
+	assert_int_equal(leads.count, 2);
+	lead = tx_find(&leads, "lead_id", "1", &date);
+	assert_int_equal(date, f.run.today);
+	assert_string_equal(tx_str(lead, "source_system"), "hubspot");
+	assert_string_equal(tx_str(lead, "crm_contact_id"), "1");
+	assert_string_equal(tx_str(lead, "email"), "emailmaria@hubspot.com");
+	assert_string_equal(tx_str(lead, "created_at"), "2023-02-24T03:00:13.460000Z");
+	assert_string_equal(tx_str(lead, "updated_at"), "2023-02-24T14:07:59.929000Z");
+	assert_false(tx_bool(lead, "is_deleted"));
+	/* not in the saved page, so absent rather than empty */
+	assert_null(json_member(lead, "lifecycle_stage"));
+	assert_null(json_member(lead, "owner"));
+	assert_null(json_member(lead, "product_group"));
+
+	lead = tx_find(&leads, "lead_id", "51", NULL);
+	assert_string_equal(tx_str(lead, "email"), "bh@hubspot.com");
+	assert_string_equal(tx_str(lead, "created_at"), "2023-02-24T03:00:13.789000Z");
+	assert_string_equal(tx_str(lead, "updated_at"), "2023-02-24T03:00:25.112000Z");
+
+	/* neither contact has hs_analytics_source: no touch */
+	tx_read(&f, "touch", &touches);
+	assert_int_equal(touches.count, 0);
+
+	tx_rows_free(&leads);
+	tx_rows_free(&touches);
+	tx_close(&f);
+}
+
+
+static void
+test_extract_hubspot_contacts_original_source(void **state)
+{
+	ExtractFixture f = { 0 };
+	SourceStream st;
+	PageState ps;
+	ClError err;
+	RowSet leads;
+	RowSet touches;
+	const JsonValue *lead;
+	const JsonValue *touch;
+	ClDate date;
+
+	(void) state;
+	open_at(&f, "", "contacts", &st);
+	page_state_init(&ps);
+	assert_true(tx_feed_fixture(&f, &st, &ps,
+								"vendors/hubspot/contacts_with_property_history_v3.json", &err));
+	page_state_free(&ps);
+	tx_commit(&f);
+
+	tx_read(&f, "lead", &leads);
+	assert_int_equal(leads.count, 2);
+	lead = tx_find(&leads, "lead_id", "1", NULL);
+	assert_string_equal(tx_str(lead, "created_at"), "2023-06-28T13:55:47.572000Z");
+	/* lastmodifieddate is null in this payload: updatedAt stands in */
+	assert_string_equal(tx_str(lead, "updated_at"), "2023-07-01T21:28:22.147000Z");
+	lead = tx_find(&leads, "lead_id", "51", NULL);
+	assert_string_equal(tx_str(lead, "email"), "thisisnewemail@hubspot.com");
+	assert_string_equal(tx_str(lead, "updated_at"), "2023-07-01T23:34:57.865000Z");
+
+	/* contact 1 came from OFFLINE (API, sample-contact); 51 has no source */
+	tx_read(&f, "touch", &touches);
+	assert_int_equal(touches.count, 1);
+	touch = tx_find(&touches, "touch_id", "contact-1-original", &date);
+	assert_int_equal(date, tx_date("2023-06-28"));
+	assert_string_equal(tx_str(touch, "source_system"), "hubspot");
+	assert_string_equal(tx_str(touch, "person.email"), "emailmaria@hubspot.com");
+	assert_string_equal(tx_str(touch, "person.crm_id"), "1");
+	assert_string_equal(tx_str(touch, "at"), "2023-06-28T13:55:47.572000Z");
+	assert_string_equal(tx_str(touch, "kind"), "offline");
+	assert_string_equal(tx_str(touch, "source"), "offline");
+	assert_string_equal(tx_str(touch, "medium"), "offline");
+	assert_string_equal(tx_str(touch, "campaign"), "sample-contact");
+
+	tx_rows_free(&leads);
+	tx_rows_free(&touches);
+	tx_close(&f);
+}
+
+
+/* One row of the documented source table (docs/vendors/hubspot.md). */
+typedef struct SourceCase
+{
+	const char *value;
+	const char *data_1;
+	const char *source;
+	const char *medium;
+	const char *kind;
+} SourceCase;
+
+static void
+test_extract_hubspot_source_table(void **state)
+{
+	static const SourceCase cases[] = {
+		{ "ORGANIC_SEARCH", "Bing", "bing", "organic", "page_view" },
+		{ "ORGANIC_SEARCH", NULL, "google", "organic", "page_view" },
+		{ "PAID_SEARCH", "Google", "google", "cpc", "ad_click" },
+		{ "PAID_SEARCH", NULL, "google", "cpc", "ad_click" },
+		{ "EMAIL_MARKETING", "Newsletter", "newsletter", "email", "email_click" },
+		{ "EMAIL_MARKETING", NULL, "hubspot", "email", "email_click" },
+		{ "SOCIAL_MEDIA", "LinkedIn", "linkedin", "social", "page_view" },
+		{ "SOCIAL_MEDIA", NULL, "social", "social", "page_view" },
+		{ "PAID_SOCIAL", "Instagram", "instagram", "paid_social", "ad_click" },
+		{ "PAID_SOCIAL", NULL, "facebook", "paid_social", "ad_click" },
+		{ "REFERRALS", "partner.example.com", "partner.example.com", "referral", "page_view" },
+		{ "REFERRALS", NULL, "referral", "referral", "page_view" },
+		{ "DIRECT_TRAFFIC", "ignored", "(direct)", "(none)", "page_view" },
+		{ "OFFLINE", "IMPORT", "offline", "offline", "offline" },
+		{ "OTHER_CAMPAIGNS", "Webinar", "webinar", "other", "page_view" },
+		{ "OTHER_CAMPAIGNS", NULL, "other", "other", "page_view" },
+		{ "PODCASTS", NULL, "podcasts", "other", "page_view" },
+		{ "PODCASTS", "Spotify", "spotify", "other", "page_view" },
+	};
+	size_t ncases = sizeof(cases) / sizeof(cases[0]);
+	ExtractFixture f = { 0 };
+	SourceStream st;
+	PageState ps;
+	ClError err;
+	RowSet touches;
+	char body[1024];
+
+	(void) state;
+	open_at(&f, "", "contacts", &st);
+	for (size_t i = 0; i < ncases; i++)
+	{
+		char data_1[128] = "null";
+
+		if (cases[i].data_1 != NULL)
+			snprintf(data_1, sizeof(data_1), "\"%s\"", cases[i].data_1);
+		snprintf(body, sizeof(body),
+				 "{\"results\":[{\"id\":\"%zu\",\"properties\":{\"email\":\"p%zu@example.com\","
+				 "\"createdate\":\"2024-03-0%zuT10:00:00Z\",\"lastmodifieddate\":\"2024-03-10T00:00:00Z\","
+				 "\"hs_analytics_source\":\"%s\",\"hs_analytics_source_data_1\":%s,"
+				 "\"hs_analytics_source_data_2\":\"camp-%zu\"},\"archived\":false}]}",
+				 i + 100, i, i % 9 + 1, cases[i].value, data_1, i);
+		page_state_init(&ps);
+		assert_true(tx_feed_text(&f, &st, &ps, body, &err));
+		page_state_free(&ps);
+	}
+	tx_commit(&f);
+	tx_read(&f, "touch", &touches);
+	assert_int_equal(touches.count, ncases);
+	for (size_t i = 0; i < ncases; i++)
+	{
+		char id[64];
+		char campaign[32];
+		ClDate date;
+		const JsonValue *t;
+
+		snprintf(id, sizeof(id), "contact-%zu-original", i + 100);
+		snprintf(campaign, sizeof(campaign), "camp-%zu", i);
+		t = tx_find(&touches, "touch_id", id, &date);
+		assert_string_equal(tx_str(t, "source"), cases[i].source);
+		assert_string_equal(tx_str(t, "medium"), cases[i].medium);
+		assert_string_equal(tx_str(t, "kind"), cases[i].kind);
+		assert_string_equal(tx_str(t, "campaign"), campaign);
+		assert_int_equal(date, tx_date("2024-03-01") + (ClDate) (i % 9));
+	}
+	tx_rows_free(&touches);
+	tx_close(&f);
+}
+
+
+static void
+test_extract_hubspot_contact_values(void **state)
+{
+	ExtractFixture f = { 0 };
+	SourceStream st;
+	PageState ps;
+	ClError err;
+	RowSet leads;
+	RowSet touches;
+	const JsonValue *lead;
+
+	(void) state;
+	open_at(&f, "product_group_property = product_line\n", "contacts", &st);
+	page_state_init(&ps);
+	/* epoch milliseconds, an email to normalise, the optional fields, and
+	 * a cursor to the next page */
+	assert_true(tx_feed_text(&f, &st, &ps,
+							 "{\"results\":[{\"id\":\"7\",\"properties\":{"
+							 "\"email\":\"  Mixed.Case@Example.COM \",\"createdate\":\"1677207613460\","
+							 "\"lastmodifieddate\":\"1677250079929\",\"lifecyclestage\":\"salesqualifiedlead\","
+							 "\"hubspot_owner_id\":\"3141\",\"product_line\":\"Enterprise\"},"
+							 "\"archived\":true},"
+							 "{\"id\":\"8\",\"properties\":{\"email\":\"   \",\"createdate\":null},"
+							 "\"createdAt\":\"2024-01-02T03:04:05Z\",\"updatedAt\":\"2024-01-03T03:04:05Z\"}],"
+							 "\"paging\":{\"next\":{\"after\":\"MTA=\",\"link\":\"ignored\"}}}",
+							 &err));
+	assert_false(ps.done);
+	assert_string_equal(ps.page.cursor, "MTA=");
+	assert_int_equal(ps.page.number, 2);
+	page_state_free(&ps);
+	tx_commit(&f);
+
+	tx_read(&f, "lead", &leads);
+	lead = tx_find(&leads, "lead_id", "7", NULL);
+	assert_string_equal(tx_str(lead, "email"), "mixed.case@example.com");
+	assert_string_equal(tx_str(lead, "created_at"), "2023-02-24T03:00:13.460000Z");
+	assert_string_equal(tx_str(lead, "updated_at"), "2023-02-24T14:47:59.929000Z");
+	assert_string_equal(tx_str(lead, "lifecycle_stage"), "salesqualifiedlead");
+	assert_string_equal(tx_str(lead, "owner"), "3141");
+	assert_string_equal(tx_str(lead, "product_group"), "Enterprise");
+	assert_true(tx_bool(lead, "is_deleted"));
+	/* a blank email is absent, and createdAt stands in for a null createdate */
+	lead = tx_find(&leads, "lead_id", "8", NULL);
+	assert_null(json_member(lead, "email"));
+	assert_string_equal(tx_str(lead, "created_at"), "2024-01-02T03:04:05Z");
+	tx_read(&f, "touch", &touches);
+	assert_int_equal(touches.count, 0);
+	tx_rows_free(&leads);
+	tx_rows_free(&touches);
+	tx_close(&f);
+}
+
+
+static void
+test_extract_hubspot_contact_bad_timestamp(void **state)
+{
+	ExtractFixture f = { 0 };
+	SourceStream st;
+	PageState ps;
+	ClError err;
+	RowSet leads;
+
+	(void) state;
+	open_at(&f, "", "contacts", &st);
+	page_state_init(&ps);
+	/* present but unparseable: an error, not a silent fallback to createdAt */
+	assert_false(tx_feed_text(&f, &st, &ps,
+							  "{\"results\":[{\"id\":\"9\",\"properties\":{\"createdate\":\"24/02/2023\"},"
+							  "\"createdAt\":\"2023-02-24T03:00:13Z\",\"updatedAt\":\"2023-02-24T03:00:13Z\"}]}",
+							  &err));
+	assert_int_equal(err, CL_ERR_DATA);
+	page_state_free(&ps);
+
+	/* no timestamp at all */
+	page_state_init(&ps);
+	assert_false(tx_feed_text(&f, &st, &ps, "{\"results\":[{\"id\":\"10\",\"properties\":{}}]}",
+							  &err));
+	assert_int_equal(err, CL_ERR_DATA);
+	page_state_free(&ps);
+
+	/* a record without an id */
+	page_state_init(&ps);
+	assert_false(tx_feed_text(&f, &st, &ps, "{\"results\":[{\"properties\":{}}]}", &err));
+	assert_int_equal(err, CL_ERR_DATA);
+	page_state_free(&ps);
+
+	/* each refused record was the first of its page: no row was written */
+	tx_commit(&f);
+	tx_read(&f, "lead", &leads);
+	assert_int_equal(leads.count, 0);
+	tx_rows_free(&leads);
+	tx_close(&f);
+}
+
+
+static void
+test_extract_hubspot_deals_list(void **state)
+{
+	ExtractFixture f = { 0 };
+	SourceStream st;
+	PageState ps;
+	ClError err;
+	RowSet deals;
+	const JsonValue *deal;
+	const JsonValue *contacts;
+	ClDate date;
+
+	(void) state;
+	assert_true(tx_open(&f, &vendor_hubspot, token_ini, &err));
+	feed_pipelines(&f);
+	tx_next_stream(&f, &st);
+	tx_next_stream(&f, &st);
+	assert_string_equal(st.name, "deals");
+	page_state_init(&ps);
+	assert_true(tx_feed_fixture(&f, &st, &ps, "vendors/hubspot/deals_list_v3.json", &err));
+	assert_true(ps.done);
+	page_state_free(&ps);
+	tx_commit(&f);
+
+	tx_read(&f, "deal", &deals);
+	assert_int_equal(deals.count, 2);
+	deal = tx_find(&deals, "deal_id", "6744192456", &date);
+	assert_int_equal(date, f.run.today);
+	assert_string_equal(tx_str(deal, "source_system"), "hubspot");
+	assert_string_equal(tx_str(deal, "name"), "With Atul");
+	/* no deal_currency_code: the reporting currency */
+	assert_int_equal(tx_int(deal, "amount_minor"), 50000);
+	assert_string_equal(tx_str(deal, "currency"), "USD");
+	assert_string_equal(tx_str(deal, "stage"), "qualifiedtobuy");
+	assert_string_equal(tx_str(deal, "pipeline"), "default");
+	assert_false(tx_bool(deal, "is_closed"));
+	assert_false(tx_bool(deal, "is_won"));
+	assert_string_equal(tx_str(deal, "created_at"), "2023-02-24T03:01:01.147000Z");
+	assert_string_equal(tx_str(deal, "updated_at"), "2023-02-24T03:01:01.711000Z");
+	/* closedate is null in the payload: an open deal has none */
+	assert_null(json_member(deal, "closed_at"));
+	/* the saved page was fetched without associations */
+	contacts = json_member(deal, "contact_ids");
+	assert_non_null(contacts);
+	assert_int_equal(contacts->type, JSON_ARRAY);
+	assert_int_equal(contacts->count, 0);
+	assert_false(tx_bool(deal, "is_deleted"));
+
+	deal = tx_find(&deals, "deal_id", "6744457152", NULL);
+	assert_int_equal(tx_int(deal, "amount_minor"), 323300);
+	assert_string_equal(tx_str(deal, "name"), "Yodoo Deal (2021-11-25)");
+	tx_rows_free(&deals);
+	tx_close(&f);
+}
+
+
+/*
+ * deal_body: one deal in stage/pipeline with an amount and currency, won
+ * or not by the pipelines.
+ */
+static void
+deal_body(char *buf, size_t size, const char *id, const char *pipeline, const char *stage,
+		  const char *amount, const char *currency)
+{
+	char cur[64] = "null";
+
+	if (currency != NULL)
+		snprintf(cur, sizeof(cur), "\"%s\"", currency);
+	snprintf(buf, size,
+			 "{\"results\":[{\"id\":\"%s\",\"properties\":{\"dealname\":\"D%s\",\"amount\":\"%s\","
+			 "\"deal_currency_code\":%s,\"dealstage\":\"%s\",\"pipeline\":\"%s\","
+			 "\"closedate\":\"2024-05-31T16:00:00Z\",\"createdate\":\"2024-04-01T09:00:00Z\","
+			 "\"hs_lastmodifieddate\":\"2024-05-31T16:05:00Z\"},"
+			 "\"associations\":{\"contacts\":{\"results\":[{\"id\":\"51\",\"type\":\"deal_to_contact\"},"
+			 "{\"id\":\"51\",\"type\":\"deal_to_contact_unlabeled\"},{\"id\":\"77\",\"type\":\"deal_to_contact\"}]}},"
+			 "\"archived\":false}]}",
+			 id, id, amount, cur, stage, pipeline);
+}
+
+
+static void
+test_extract_hubspot_deal_stages(void **state)
+{
+	ExtractFixture f = { 0 };
+	SourceStream st;
+	PageState ps;
+	ClError err;
+	RowSet deals;
+	const JsonValue *deal;
+	const JsonValue *contacts;
+	char body[2048];
+
+	(void) state;
+	assert_true(tx_open(&f, &vendor_hubspot, token_ini, &err));
+	feed_pipelines(&f);
+	tx_next_stream(&f, &st);
+	tx_next_stream(&f, &st);
+
+	/* a custom pipeline's won stage (isClosed true, probability 1.0) */
+	deal_body(body, sizeof(body), "1", "75e28846-ad0d-4be2-a027-5e1da6590b98", "1467052",
+			  "1200.50", "EUR");
+	page_state_init(&ps);
+	assert_true(tx_feed_text(&f, &st, &ps, body, &err));
+	page_state_free(&ps);
+	/* closed but lost */
+	deal_body(body, sizeof(body), "2", "75e28846-ad0d-4be2-a027-5e1da6590b98", "1467053",
+			  "99", "JPY");
+	page_state_init(&ps);
+	assert_true(tx_feed_text(&f, &st, &ps, body, &err));
+	page_state_free(&ps);
+	/* the default pipeline's closedwon, an amount with surplus digits */
+	deal_body(body, sizeof(body), "3", "default", "closedwon", "10.005", NULL);
+	page_state_init(&ps);
+	assert_true(tx_feed_text(&f, &st, &ps, body, &err));
+	page_state_free(&ps);
+	/* a stage the pipelines do not name: open */
+	deal_body(body, sizeof(body), "4", "default", "mystery", "1", NULL);
+	page_state_init(&ps);
+	assert_true(tx_feed_text(&f, &st, &ps, body, &err));
+	page_state_free(&ps);
+	tx_commit(&f);
+
+	tx_read(&f, "deal", &deals);
+	assert_int_equal(deals.count, 4);
+	deal = tx_find(&deals, "deal_id", "1", NULL);
+	assert_true(tx_bool(deal, "is_closed"));
+	assert_true(tx_bool(deal, "is_won"));
+	assert_int_equal(tx_int(deal, "amount_minor"), 120050);
+	assert_string_equal(tx_str(deal, "currency"), "EUR");
+	assert_string_equal(tx_str(deal, "closed_at"), "2024-05-31T16:00:00Z");
+	contacts = json_member(deal, "contact_ids");
+	assert_int_equal(contacts->count, 2);
+	assert_string_equal(json_string(contacts->items[0]), "51");
+	assert_string_equal(json_string(contacts->items[1]), "77");
+
+	deal = tx_find(&deals, "deal_id", "2", NULL);
+	assert_true(tx_bool(deal, "is_closed"));
+	assert_false(tx_bool(deal, "is_won"));
+	assert_int_equal(tx_int(deal, "amount_minor"), 99);
+	assert_string_equal(tx_str(deal, "currency"), "JPY");
+
+	deal = tx_find(&deals, "deal_id", "3", NULL);
+	assert_true(tx_bool(deal, "is_won"));
+	assert_int_equal(tx_int(deal, "amount_minor"), 1001);
+
+	deal = tx_find(&deals, "deal_id", "4", NULL);
+	assert_false(tx_bool(deal, "is_closed"));
+	assert_false(tx_bool(deal, "is_won"));
+	tx_rows_free(&deals);
+	tx_close(&f);
+}
+
+
+static void
+test_extract_hubspot_deal_fallback_stages(void **state)
+{
+	ExtractFixture f = { 0 };
+	SourceStream st;
+	PageState ps;
+	ClError err;
+	RowSet deals;
+	const JsonValue *deal;
+	char body[2048];
+
+	(void) state;
+	assert_true(tx_open(&f, &vendor_hubspot, token_ini, &err));
+	/* the pipelines call answered without stages */
+	tx_next_stream(&f, &st);
+	page_state_init(&ps);
+	assert_true(tx_feed_text(&f, &st, &ps, "{\"results\":[]}", &err));
+	page_state_free(&ps);
+	tx_next_stream(&f, &st);
+	tx_next_stream(&f, &st);
+	deal_body(body, sizeof(body), "5", "default", "closedwon", "5", NULL);
+	page_state_init(&ps);
+	assert_true(tx_feed_text(&f, &st, &ps, body, &err));
+	page_state_free(&ps);
+	deal_body(body, sizeof(body), "6", "default", "closedlost", "5", NULL);
+	page_state_init(&ps);
+	assert_true(tx_feed_text(&f, &st, &ps, body, &err));
+	page_state_free(&ps);
+	tx_commit(&f);
+
+	tx_read(&f, "deal", &deals);
+	deal = tx_find(&deals, "deal_id", "5", NULL);
+	assert_true(tx_bool(deal, "is_closed"));
+	assert_true(tx_bool(deal, "is_won"));
+	deal = tx_find(&deals, "deal_id", "6", NULL);
+	assert_true(tx_bool(deal, "is_closed"));
+	assert_false(tx_bool(deal, "is_won"));
+	tx_rows_free(&deals);
+	tx_close(&f);
+}
+
+
+static void
+test_extract_hubspot_deal_bad_values(void **state)
+{
+	ExtractFixture f = { 0 };
+	SourceStream st;
+	PageState ps;
+	ClError err;
+	char body[2048];
+
+	(void) state;
+	assert_true(tx_open(&f, &vendor_hubspot, token_ini, &err));
+	feed_pipelines(&f);
+	tx_next_stream(&f, &st);
+	tx_next_stream(&f, &st);
+	deal_body(body, sizeof(body), "7", "default", "closedwon", "1,200", NULL);
+	page_state_init(&ps);
+	assert_false(tx_feed_text(&f, &st, &ps, body, &err));
+	assert_int_equal(err, CL_ERR_DATA);
+	page_state_free(&ps);
+	deal_body(body, sizeof(body), "8", "default", "closedwon", "12", "dollars");
+	page_state_init(&ps);
+	assert_false(tx_feed_text(&f, &st, &ps, body, &err));
+	assert_int_equal(err, CL_ERR_DATA);
+	page_state_free(&ps);
+	tx_close(&f);
+}
+
+
+static void
+test_extract_hubspot_requests(void **state)
+{
+	ExtractFixture f = { 0 };
+	SourceStream st;
+	SourceRequest req;
+	SourcePage page = { 1, 0, NULL };
+	ClError err;
+
+	(void) state;
+	assert_true(tx_open(&f, &vendor_hubspot,
+						"[crm.hubspot]\nenabled = true\nbase_url = http://127.0.0.1:9/api/\n"
+						"token = pat-test-token\npage_size = 50\nproduct_group_property = product_line\n",
+						&err));
+	tx_next_stream(&f, &st);
+	tx_request(&f, &st, &page, &req);
+	assert_null(req.method);
+	assert_string_equal(tb_text(&req.url), "http://127.0.0.1:9/api/crm/v3/pipelines/deals");
+	assert_true(tx_has_header(&req, "Authorization: Bearer pat-test-token"));
+	tx_request_free(&req);
+
+	tx_next_stream(&f, &st);
+	tx_request(&f, &st, &page, &req);
+	assert_string_equal(tb_text(&req.url),
+						"http://127.0.0.1:9/api/crm/v3/objects/contacts?limit=50&archived=false"
+						"&properties=email,createdate,lastmodifieddate,lifecyclestage,hubspot_owner_id,"
+						"hs_analytics_source,hs_analytics_source_data_1,hs_analytics_source_data_2,"
+						"product_line");
+	tx_request_free(&req);
+
+	tx_next_stream(&f, &st);
+	page.number = 2;
+	page.cursor = "a+b/c=";
+	tx_request(&f, &st, &page, &req);
+	assert_string_equal(tb_text(&req.url),
+						"http://127.0.0.1:9/api/crm/v3/objects/deals?limit=50"
+						"&properties=dealname,amount,deal_currency_code,dealstage,pipeline,closedate,"
+						"createdate,hs_lastmodifieddate,product_line&associations=contacts"
+						"&after=a%2Bb%2Fc%3D");
+	assert_int_equal(req.body.len, 0);
+	tx_request_free(&req);
+	tx_close(&f);
+}
+
+
+static void
+test_extract_hubspot_cursor_must_advance(void **state)
+{
+	ExtractFixture f = { 0 };
+	SourceStream st;
+	PageState ps;
+	ClError err;
+	const char *body = "{\"results\":[],\"paging\":{\"next\":{\"after\":\"100\"}}}";
+
+	(void) state;
+	open_at(&f, "", "contacts", &st);
+	page_state_init(&ps);
+	assert_true(tx_feed_text(&f, &st, &ps, body, &err));
+	assert_false(ps.done);
+	assert_false(tx_feed_text(&f, &st, &ps, body, &err));
+	assert_int_equal(err, CL_ERR_DATA);
+	page_state_free(&ps);
+	tx_close(&f);
+}
+
+
+static void
+test_extract_hubspot_config(void **state)
+{
+	ExtractFixture f = { 0 };
+	ClError err;
+
+	(void) state;
+	assert_false(tx_open(&f, &vendor_hubspot, "[crm.hubspot]\nenabled = true\n", &err));
+	assert_int_equal(err, CL_ERR_CONFIG);
+	tx_close(&f);
+
+	memset(&f, 0, sizeof(f));
+	assert_false(tx_open(&f, &vendor_hubspot,
+						 "[crm.hubspot]\nenabled = true\nclient_id = c\nclient_secret = s\n", &err));
+	assert_int_equal(err, CL_ERR_CONFIG);
+	tx_close(&f);
+
+	memset(&f, 0, sizeof(f));
+	assert_false(tx_open(&f, &vendor_hubspot,
+						 "[crm.hubspot]\nenabled = true\ntoken = t0ken\nbase_url = ftp://x\n", &err));
+	assert_int_equal(err, CL_ERR_CONFIG);
+	tx_close(&f);
+
+	memset(&f, 0, sizeof(f));
+	assert_false(tx_open(&f, &vendor_hubspot,
+						 "[crm.hubspot]\nenabled = true\ntoken = t0ken\n"
+						 "product_group_property = a&b\n", &err));
+	assert_int_equal(err, CL_ERR_CONFIG);
+	tx_close(&f);
+}
+
+
+static void
+test_extract_hubspot_error_bodies(void **state)
+{
+	ExtractFixture f = { 0 };
+	HttpResponse resp;
+	ClError err;
+	char msg[1024];
+	int64_t delay = -1;
+	static const char secondly[] =
+		"{\"status\":\"error\",\"message\":\"You have reached your secondly limit.\","
+		"\"errorType\":\"RATE_LIMIT\",\"policyName\":\"SECONDLY\"}";
+
+	(void) state;
+	/* the saved daily-limit body: no point retrying within the run, and a
+	 * temporary failure for the scheduler */
+	tx_error_response(&resp, 429, "vendors/hubspot/error_429_rate_limit.json");
+	assert_int_equal(vendor_hubspot.classify(NULL, &resp, &delay), HTTP_VERDICT_FAIL);
+	assert_int_equal(vendor_hubspot.explain_error(&resp, msg, sizeof(msg)), CL_ERR_TEMPORARY);
+	assert_non_null(strstr(msg, "You have reached your daily limit."));
+	assert_non_null(strstr(msg, "RATE_LIMIT"));
+	assert_non_null(strstr(msg, "DAILY"));
+	assert_non_null(strstr(msg, "c033cdaa-2c40-4a64-ae48-b4cec88dad24"));
+	http_response_reset(&resp);
+
+	/* the per-second limit is retried the engine's way */
+	memset(&resp, 0, sizeof(resp));
+	resp.status = 429;
+	resp.error_body = strdup(secondly);
+	resp.error_body_len = strlen(secondly);
+	assert_int_equal(vendor_hubspot.classify(NULL, &resp, &delay), HTTP_VERDICT_DEFAULT);
+	assert_int_equal(vendor_hubspot.explain_error(&resp, msg, sizeof(msg)), CL_OK);
+	http_response_reset(&resp);
+
+	/* an expired token is refreshed with OAuth, a config error with a token */
+	memset(&resp, 0, sizeof(resp));
+	resp.status = 401;
+	assert_true(tx_open(&f, &vendor_hubspot,
+						"[crm.hubspot]\nenabled = true\nclient_id = cid\nclient_secret = csecret\n"
+						"refresh_token = rtoken\n", &err));
+	assert_int_equal(vendor_hubspot.classify(f.state, &resp, &delay), HTTP_VERDICT_REAUTH);
+	tx_close(&f);
+	memset(&f, 0, sizeof(f));
+	assert_true(tx_open(&f, &vendor_hubspot, token_ini, &err));
+	assert_int_equal(vendor_hubspot.classify(f.state, &resp, &delay), HTTP_VERDICT_DEFAULT);
+	tx_close(&f);
+}
+
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_extract_hubspot_contacts_list),
+		cmocka_unit_test(test_extract_hubspot_contacts_original_source),
+		cmocka_unit_test(test_extract_hubspot_source_table),
+		cmocka_unit_test(test_extract_hubspot_contact_values),
+		cmocka_unit_test(test_extract_hubspot_contact_bad_timestamp),
+		cmocka_unit_test(test_extract_hubspot_deals_list),
+		cmocka_unit_test(test_extract_hubspot_deal_stages),
+		cmocka_unit_test(test_extract_hubspot_deal_fallback_stages),
+		cmocka_unit_test(test_extract_hubspot_deal_bad_values),
+		cmocka_unit_test(test_extract_hubspot_requests),
+		cmocka_unit_test(test_extract_hubspot_cursor_must_advance),
+		cmocka_unit_test(test_extract_hubspot_config),
+		cmocka_unit_test(test_extract_hubspot_error_bodies),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
