@@ -383,8 +383,13 @@ read_file(const char *path, size_t max, char **out, size_t *len, bool *missing)
 		}
 		goto cleanup;
 	}
-	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+	for (;;)
 	{
+		n = fread(chunk, 1, sizeof(chunk), fp);
+		if (n == 0)
+		{
+			break;
+		}
 		buf_append(&b, chunk, n);
 	}
 	if (ferror(fp))

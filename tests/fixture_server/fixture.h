@@ -78,7 +78,9 @@ typedef enum RouteMode
 	MODE_OFFSET,        /* Mailchimp: count/offset, total_items */
 	MODE_NEXTURL,       /* Salesforce: nextRecordsUrl */
 	MODE_STREAM,        /* Google Ads searchStream: array of batches */
-	MODE_GRAPH          /* Meta Graph: limit/after, paging.cursors */
+	MODE_GRAPH,         /* Meta Graph: limit/after, paging.cursors */
+	MODE_ASYNC          /* Meta async report runs: POST starts a job whose
+	                     * status and results are GET <base>/<id>[/insights] */
 } RouteMode;
 
 typedef enum AuthKind
@@ -195,7 +197,8 @@ typedef enum FaultKind
 	FAULT_TRUNCATE,
 	FAULT_MALFORMED,
 	FAULT_EXPIRE,
-	FAULT_DROP
+	FAULT_DROP,
+	FAULT_HEADER        /* a normal response with Fault.header added */
 } FaultKind;
 
 typedef struct Fault
@@ -206,6 +209,10 @@ typedef struct Fault
 	char *retry_after;  /* owned or NULL: Retry-After value for 429 */
 	unsigned long delay_ms;
 	unsigned status;    /* FAULT_STATUS */
+	char *body;         /* owned or NULL: FAULT_STATUS/429 body, a file under
+	                     * the root (a vendor's own error document) */
+	char *header;       /* owned or NULL: "Name: value" added to the response
+	                     * (any kind; FAULT_HEADER adds it to a normal one) */
 	struct Fault *next;
 } Fault;
 
@@ -225,6 +232,8 @@ typedef struct Server
 	char *root;                 /* owned: directory DATAFILEs are relative to */
 	unsigned long latency_ms;
 	unsigned long stream_batch;
+	unsigned long max_inflight;     /* --max-inflight: 0 = no limit */
+	atomic_ulong inflight;          /* vendor requests being answered */
 	uint16_t port;
 	FILE *log_fp;               /* owned or NULL: --log */
 	DataCache data;
@@ -235,6 +244,8 @@ typedef struct Server
 	Buf request_log;            /* NDJSON of the requests so far */
 	Cursor *cursors;            /* owned list */
 	unsigned long next_cursor;
+	struct Job *jobs;           /* owned list (jobs.c) */
+	unsigned long next_job;
 } Server;
 
 /* What one request answered; filled by the handlers, logged at the end. */
@@ -244,6 +255,7 @@ typedef struct Reply
 	Buf body;
 	const char *content_type;   /* static string */
 	char retry_after[128];      /* Retry-After header value, "" when none */
+	char extra_header[1024];    /* "Name: value" of a fault, "" when none */
 } Reply;
 
 void reply_init(Reply *reply);
@@ -289,8 +301,41 @@ typedef struct PageRequest
 	unsigned long continuation; /* nexturl: offset of a continuation page */
 	bool is_continuation;
 	const char *base_path;      /* nexturl: path of the first page */
+	const struct Job *job;      /* async: the job of a status or results
+	                             * request (a copy), NULL for the start */
+	bool job_results;           /* async: GET <base>/<id>/insights */
 } PageRequest;
 
 void pages_render(const PageRequest *req, Reply *reply);
+
+/* ----------------------------------------------------------------- jobs.c */
+
+/*
+ * A Meta async report run (AdReportRun). The route's KEY says how it ends:
+ * "polls=N" (default 2): "Job Not Started", then "Job Running", and
+ * "Job Completed" from the Nth status poll on; "fail=N": "Job Failed" from
+ * the Nth poll on; "stuck": "Job Not Started" forever.
+ */
+typedef struct Job
+{
+	char id[32];
+	char *base;         /* owned: the API version prefix, "/v21.0" */
+	char *datafile;     /* owned: resolved data file of the results */
+	size_t route;       /* the starting route: auth and KEY */
+	unsigned long polls;    /* status requests so far */
+	struct Job *next;
+} Job;
+
+/* Registers a job for the start request req; answers {"report_run_id"}. */
+void jobs_start(const PageRequest *req, Reply *reply);
+/* Recognises GET <base>/<id> and GET <base>/<id>/insights of a started
+ * job. On success *job is a copy whose strings are ALLOCATED (release with
+ * job_clear); a status request counts as one poll. */
+bool jobs_lookup(Server *srv, const char *method, const char *path, Job *job,
+				 bool *results);
+void job_clear(Job *job);
+/* The status document of a job (a copy from jobs_lookup). */
+void jobs_render_status(const PageRequest *req, Reply *reply);
+void jobs_free(Server *srv);
 
 #endif

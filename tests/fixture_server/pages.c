@@ -1,0 +1,680 @@
+/*
+ * pages.c: the response bodies of the six route modes. Paged modes cut
+ * their pages from a Dataset (one NDJSON record per line); their cursors are
+ * plain offsets in the data set, so a page can be fetched again and the same
+ * records come back.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fixture.h"
+
+#define FILE_MAX_BYTES ((size_t) 1 << 30)
+#define SF_DEFAULT_BATCH 2000
+#define SF_MAX_BATCH 2000
+
+/*
+ * query_count reads a numeric query parameter: absent gives def, above max
+ * is clamped to max (as the vendors do), anything else that is not a whole
+ * number >= min is refused with a 400 naming the parameter.
+ */
+static bool
+query_count(const PageRequest *req, const char *name, unsigned long def,
+			unsigned long min, unsigned long max, unsigned long *out, Reply *reply)
+{
+	const char *v = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+	unsigned long n;
+
+	if (v == NULL)
+	{
+		*out = def;
+		return true;
+	}
+	if (!parse_ulong(v, min, (unsigned long) -1, &n))
+	{
+		reply->status = 400;
+		reply->content_type = "application/json";
+		buf_reset(&reply->body);
+		buf_printf(&reply->body,
+				   "{\"status\":\"error\",\"message\":\"invalid value for %s (want a whole number >= %lu)\"}",
+				   name, min);
+		return false;
+	}
+	*out = n > max ? max : n;
+	return true;
+}
+
+/*
+ * append_records writes records [from, to) of d, comma-separated.
+ */
+static void
+append_records(Buf *b, const Dataset *d, size_t from, size_t to)
+{
+	size_t i;
+
+	for (i = from; i < to; i++)
+	{
+		if (i > from)
+		{
+			buf_append(b, ",", 1);
+		}
+		buf_append(b, d->records[i], d->lens[i]);
+	}
+}
+
+/*
+ * next_url builds the absolute URL of the next page: the same request with
+ * its `after` parameter replaced. The host is the one the client used, so
+ * the link works behind whatever name the test chose.
+ */
+static void
+next_url(const PageRequest *req, const char *after, Buf *url)
+{
+	const char *host = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+												   MHD_HTTP_HEADER_HOST);
+	const char *q = req->raw_query;
+	bool first = true;
+
+	if (host != NULL && host[0] != '\0')
+	{
+		buf_printf(url, "http://%s", host);
+	}
+	else
+	{
+		buf_printf(url, "http://127.0.0.1:%u", (unsigned) req->srv->port);
+	}
+	buf_puts(url, req->raw_path);
+	buf_puts(url, "?");
+	while (*q != '\0')
+	{
+		size_t len = strcspn(q, "&");
+
+		if (len > 0 && !(len >= 5 && strncmp(q, "after", 5) == 0 && (len == 5 || q[5] == '=')))
+		{
+			if (!first)
+			{
+				buf_puts(url, "&");
+			}
+			buf_append(url, q, len);
+			first = false;
+		}
+		q += len;
+		if (*q == '&')
+		{
+			q++;
+		}
+	}
+	if (!first)
+	{
+		buf_puts(url, "&");
+	}
+	buf_printf(url, "after=%s", after);
+}
+
+/*
+ * render_cursor: HubSpot CRM v3 list endpoints.
+ */
+static void
+render_cursor(const PageRequest *req, const Dataset *d, Reply *reply)
+{
+	unsigned long limit;
+	unsigned long after;
+	size_t from;
+	size_t to;
+	Buf url;
+	char next[32];
+
+	if (!query_count(req, "limit", 10, 1, 100, &limit, reply) ||
+		!query_count(req, "after", 0, 0, (unsigned long) -1, &after, reply))
+	{
+		return;
+	}
+	from = after < d->count ? (size_t) after : d->count;
+	to = d->count - from > limit ? from + limit : d->count;
+	buf_puts(&reply->body, "{\"results\":[");
+	append_records(&reply->body, d, from, to);
+	buf_puts(&reply->body, "]");
+	if (to < d->count)
+	{
+		(void) snprintf(next, sizeof(next), "%zu", to);
+		buf_init(&url, 1 << 16);
+		next_url(req, next, &url);
+		buf_printf(&reply->body, ",\"paging\":{\"next\":{\"after\":\"%s\",\"link\":", next);
+		buf_json_string(&reply->body, url.data != NULL ? url.data : "", url.len);
+		buf_puts(&reply->body, "}}");
+		if (url.failed)
+		{
+			reply->body.failed = true;
+		}
+		buf_free(&url);
+	}
+	buf_puts(&reply->body, "}");
+}
+
+/*
+ * render_offset: Mailchimp list endpoints; key names the array.
+ */
+static void
+render_offset(const PageRequest *req, const Dataset *d, Reply *reply)
+{
+	unsigned long count;
+	unsigned long offset;
+	size_t from;
+	size_t to;
+
+	if (!query_count(req, "count", 10, 1, 1000, &count, reply) ||
+		!query_count(req, "offset", 0, 0, (unsigned long) -1, &offset, reply))
+	{
+		return;
+	}
+	from = offset < d->count ? (size_t) offset : d->count;
+	to = d->count - from > count ? from + count : d->count;
+	buf_puts(&reply->body, "{");
+	buf_json_string(&reply->body, req->route->key, strlen(req->route->key));
+	buf_puts(&reply->body, ":[");
+	append_records(&reply->body, d, from, to);
+	buf_printf(&reply->body, "],\"total_items\":%zu}", d->count);
+}
+
+/*
+ * sf_batch_size reads "Sforce-Query-Options: batchSize=N" (other options
+ * may share the header, comma-separated).
+ */
+static unsigned long
+sf_batch_size(const PageRequest *req)
+{
+	const char *v = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+												"Sforce-Query-Options");
+	const char *p;
+	char num[24];
+	size_t len;
+	unsigned long n;
+
+	if (v == NULL)
+	{
+		return SF_DEFAULT_BATCH;
+	}
+	p = strstr(v, "batchSize=");
+	if (p == NULL)
+	{
+		return SF_DEFAULT_BATCH;
+	}
+	p += strlen("batchSize=");
+	len = strcspn(p, ", ;");
+	if (len == 0 || len >= sizeof(num))
+	{
+		return SF_DEFAULT_BATCH;
+	}
+	memcpy(num, p, len);
+	num[len] = '\0';
+	if (!parse_ulong(num, 1, (unsigned long) -1, &n))
+	{
+		return SF_DEFAULT_BATCH;
+	}
+	return n > SF_MAX_BATCH ? SF_MAX_BATCH : n;
+}
+
+/*
+ * sf_seconds turns the start of a Salesforce datetime, a SOQL literal
+ * ("2026-03-04T05:06:07Z") or a record value ("2026-03-04T05:06:07.000+0000"),
+ * into seconds since the epoch; fractions are ignored, offsets applied.
+ */
+static bool
+sf_seconds(const char *s, long long *out)
+{
+	int y, mo, d, h, mi, se;
+	long long days;
+	const char *p = s + 19;
+	int sign;
+
+	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &h, &mi, &se) != 6 ||
+		strlen(s) < 19)
+	{
+		return false;
+	}
+	/* days from civil (proleptic Gregorian), as in timeutil.c */
+	y -= mo <= 2;
+	{
+		long long era = (y >= 0 ? y : y - 399) / 400;
+		long long yoe = y - era * 400;
+		long long doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+		long long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+
+		days = era * 146097 + doe - 719468;
+	}
+	*out = days * 86400 + h * 3600 + mi * 60 + se;
+	if (*p == '.')
+	{
+		p += 1 + strspn(p + 1, "0123456789");
+	}
+	if (*p == '+' || *p == '-')
+	{
+		int oh = 0;
+		int om = 0;
+
+		sign = *p == '+' ? 1 : -1;
+		if (sscanf(p + 1, "%2d", &oh) != 1)
+		{
+			return false;
+		}
+		p += 3;
+		if (*p == ':')
+		{
+			p++;
+		}
+		if (sscanf(p, "%2d", &om) != 1)
+		{
+			return false;
+		}
+		*out -= sign * (oh * 3600 + om * 60);
+	}
+	return true;
+}
+
+/*
+ * sf_bound copies the literal after "SystemModstamp <op> " in the SOQL q
+ * into out (empty when the query has no such condition).
+ */
+static void
+sf_bound(const char *q, const char *op, char *out, size_t outsize)
+{
+	char pat[32];
+	const char *p;
+	size_t len;
+
+	out[0] = '\0';
+	(void) snprintf(pat, sizeof(pat), "SystemModstamp %s ", op);
+	p = q != NULL ? strstr(q, pat) : NULL;
+	if (p == NULL)
+	{
+		return;
+	}
+	p += strlen(pat);
+	len = strcspn(p, " )");
+	if (len < outsize)
+	{
+		memcpy(out, p, len);
+		out[len] = '\0';
+	}
+}
+
+/*
+ * sf_in_window: the record's SystemModstamp is within [lo, hi) (either
+ * bound may be empty: open). Records without the field always match.
+ */
+static bool
+sf_in_window(const char *rec, size_t len, const char *lo, const char *hi)
+{
+	static const char key[] = "\"SystemModstamp\":\"";
+	const char *p = NULL;
+	char value[40];
+	size_t vlen;
+	long long t;
+	long long b;
+
+	for (size_t i = 0; i + sizeof(key) - 1 <= len && p == NULL; i++)
+	{
+		if (memcmp(rec + i, key, sizeof(key) - 1) == 0)
+		{
+			p = rec + i + sizeof(key) - 1;
+		}
+	}
+	if (p == NULL)
+	{
+		return true;
+	}
+	vlen = strcspn(p, "\"");
+	if (vlen >= sizeof(value))
+	{
+		return true;
+	}
+	memcpy(value, p, vlen);
+	value[vlen] = '\0';
+	if (!sf_seconds(value, &t))
+	{
+		return true;
+	}
+	if (lo[0] != '\0' && sf_seconds(lo, &b) && t < b)
+	{
+		return false;
+	}
+	if (hi[0] != '\0' && sf_seconds(hi, &b) && t >= b)
+	{
+		return false;
+	}
+	return true;
+}
+
+/*
+ * render_nexturl: Salesforce REST query. The first page registers a query
+ * locator; its continuation URLs are <first page path>/<locator>-<offset>.
+ * A window on SystemModstamp in the SOQL (">= lo", "< hi", as incremental
+ * extractors send it) selects the records; the locator keeps the window
+ * (after a TAB in its data file key), so continuation pages cut the same
+ * selection. Offsets count selected records.
+ */
+static void
+render_nexturl(const PageRequest *req, const Dataset *d, Reply *reply)
+{
+	unsigned long batch = sf_batch_size(req);
+	size_t from = 0;
+	size_t to;
+	size_t n = 0;
+	size_t *sel = NULL;
+	char token[32];
+	char lo[40];
+	char hi[40];
+	const char *tab = strchr(req->datafile, '\t');
+	Buf key;
+
+	if (tab != NULL)
+	{
+		const char *tab2 = strchr(tab + 1, '\t');
+		size_t lolen = tab2 != NULL ? (size_t) (tab2 - tab - 1) : 0;
+
+		(void) snprintf(lo, sizeof(lo), "%.*s", (int) lolen, tab + 1);
+		(void) snprintf(hi, sizeof(hi), "%s", tab2 != NULL ? tab2 + 1 : "");
+	}
+	else
+	{
+		const char *q = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "q");
+
+		sf_bound(q, ">=", lo, sizeof(lo));
+		sf_bound(q, "<", hi, sizeof(hi));
+	}
+	sel = malloc((d->count > 0 ? d->count : 1) * sizeof(size_t));
+	if (sel == NULL)
+	{
+		reply_json(reply, 500, "{\"error\":\"out of memory\"}");
+		return;
+	}
+	for (size_t i = 0; i < d->count; i++)
+	{
+		if (sf_in_window(d->records[i], d->lens[i], lo, hi))
+		{
+			sel[n++] = i;
+		}
+	}
+	if (req->is_continuation)
+	{
+		from = req->continuation < n ? (size_t) req->continuation : n;
+	}
+	to = n - from > batch ? from + batch : n;
+	buf_printf(&reply->body, "{\"totalSize\":%zu,\"done\":%s", n,
+			   to < n ? "false" : "true");
+	if (to < n)
+	{
+		buf_init(&key, 1 << 16);
+		if (tab != NULL || (lo[0] == '\0' && hi[0] == '\0'))
+		{
+			buf_puts(&key, req->datafile);
+		}
+		else
+		{
+			buf_printf(&key, "%s\t%s\t%s", req->datafile, lo, hi);
+		}
+		if (key.failed || !control_cursor_token(req->srv, req->route_index, req->base_path,
+												key.data, token, sizeof(token)))
+		{
+			buf_free(&key);
+			free(sel);
+			reply_json(reply, 500, "{\"error\":\"out of memory\"}");
+			return;
+		}
+		buf_free(&key);
+		buf_puts(&reply->body, ",\"nextRecordsUrl\":");
+		{
+			Buf url;
+
+			buf_init(&url, 1 << 16);
+			buf_printf(&url, "%s/%s-%zu", req->base_path, token, to);
+			buf_json_string(&reply->body, url.data != NULL ? url.data : "", url.len);
+			if (url.failed)
+			{
+				reply->body.failed = true;
+			}
+			buf_free(&url);
+		}
+	}
+	buf_puts(&reply->body, ",\"records\":[");
+	for (size_t i = from; i < to; i++)
+	{
+		append_records(&reply->body, d, sel[i], sel[i] + 1);
+		if (i + 1 < to)
+		{
+			buf_append(&reply->body, ",", 1);
+		}
+	}
+	buf_puts(&reply->body, "]}");
+	free(sel);
+}
+
+/*
+ * render_stream: Google Ads searchStream, one JSON array of batches. The
+ * fieldMask is the route's KEY, else the leaf paths of the first record.
+ */
+static void
+render_stream(const PageRequest *req, const Dataset *d, Reply *reply)
+{
+	size_t batch = (size_t) req->srv->stream_batch;
+	const char *mask = req->route->key != NULL ? req->route->key : d->field_mask;
+	size_t from;
+
+	if (mask == NULL)
+	{
+		mask = "";
+	}
+	buf_puts(&reply->body, "[");
+	for (from = 0; from < d->count; from += batch)
+	{
+		size_t to = d->count - from > batch ? from + batch : d->count;
+
+		if (from > 0)
+		{
+			buf_puts(&reply->body, ",");
+		}
+		buf_puts(&reply->body, "{\"results\":[");
+		append_records(&reply->body, d, from, to);
+		buf_puts(&reply->body, "],\"fieldMask\":");
+		buf_json_string(&reply->body, mask, strlen(mask));
+		buf_printf(&reply->body, ",\"requestId\":\"%s\"", req->request_id);
+		if (to == d->count)
+		{
+			buf_printf(&reply->body, ",\"queryResourceConsumption\":\"%zu\"", d->count);
+		}
+		buf_puts(&reply->body, "}");
+	}
+	buf_puts(&reply->body, "]");
+}
+
+/*
+ * graph_cursor encodes an offset the way Graph cursors look: opaque
+ * base64url text, so that clients cannot get away with doing arithmetic on
+ * them.
+ */
+static void
+graph_cursor(size_t offset, Buf *out)
+{
+	char num[32];
+	int n = snprintf(num, sizeof(num), "%zu", offset);
+
+	buf_base64url(out, num, (size_t) n);
+}
+
+/*
+ * graph_offset decodes a cursor made by graph_cursor.
+ */
+static bool
+graph_offset(const char *cursor, unsigned long *offset)
+{
+	char num[32];
+	size_t len = 0;
+
+	if (!base64_decode(cursor, strlen(cursor), num, sizeof(num), &len))
+	{
+		return false;
+	}
+	return parse_ulong(num, 0, (unsigned long) -1, offset);
+}
+
+/*
+ * render_graph: Meta Graph API edges (insights, campaigns).
+ */
+static void
+render_graph(const PageRequest *req, const Dataset *d, Reply *reply)
+{
+	const char *after = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "after");
+	unsigned long limit;
+	unsigned long offset = 0;
+	size_t from;
+	size_t to;
+	Buf before_c;
+	Buf after_c;
+	Buf url;
+
+	if (!query_count(req, "limit", 25, 1, 5000, &limit, reply))
+	{
+		return;
+	}
+	if (after != NULL && !graph_offset(after, &offset))
+	{
+		reply_json(reply, 400, "{\"error\":{\"message\":\"Invalid cursor\",\"type\":"
+				   "\"OAuthException\",\"code\":100}}");
+		return;
+	}
+	from = offset < d->count ? (size_t) offset : d->count;
+	to = d->count - from > limit ? from + limit : d->count;
+	buf_puts(&reply->body, "{\"data\":[");
+	append_records(&reply->body, d, from, to);
+	buf_puts(&reply->body, "]");
+	if (to > from)
+	{
+		buf_init(&before_c, 64);
+		buf_init(&after_c, 64);
+		graph_cursor(from, &before_c);
+		graph_cursor(to, &after_c);
+		buf_printf(&reply->body, ",\"paging\":{\"cursors\":{\"before\":\"%s\",\"after\":\"%s\"}",
+				   before_c.data != NULL ? before_c.data : "",
+				   after_c.data != NULL ? after_c.data : "");
+		if (to < d->count)
+		{
+			buf_init(&url, 1 << 16);
+			next_url(req, after_c.data != NULL ? after_c.data : "", &url);
+			buf_puts(&reply->body, ",\"next\":");
+			buf_json_string(&reply->body, url.data != NULL ? url.data : "", url.len);
+			if (url.failed)
+			{
+				reply->body.failed = true;
+			}
+			buf_free(&url);
+		}
+		buf_puts(&reply->body, "}");
+		if (before_c.failed || after_c.failed)
+		{
+			reply->body.failed = true;
+		}
+		buf_free(&before_c);
+		buf_free(&after_c);
+	}
+	buf_puts(&reply->body, "}");
+}
+
+/*
+ * pages_render fills reply for a matched, authorised request.
+ */
+void
+pages_render(const PageRequest *req, Reply *reply)
+{
+	const Dataset *d = NULL;
+	DataStatus st;
+
+	reply->status = 200;
+	if (req->route->mode == MODE_FILE)
+	{
+		char *text = NULL;
+		size_t len = 0;
+		bool missing = false;
+
+		if (!read_file(req->datafile, FILE_MAX_BYTES, &text, &len, &missing))
+		{
+			if (missing)
+			{
+				reply_json(reply, 404, "{\"error\":\"not found\"}");
+			}
+			else
+			{
+				reply_json(reply, 500, "{\"error\":\"cannot read the data file\"}");
+			}
+			return;
+		}
+		buf_append(&reply->body, text, len);
+		free(text);
+		return;
+	}
+	if (req->route->mode == MODE_NEXTURL && strchr(req->datafile, '\t') != NULL)
+	{
+		/* a query locator's key: the data file, then the query's window */
+		char *path = strndup(req->datafile, strcspn(req->datafile, "\t"));
+
+		if (path == NULL)
+		{
+			reply_json(reply, 500, "{\"error\":\"out of memory\"}");
+			return;
+		}
+		st = datacache_get(&req->srv->data, path, &d);
+		free(path);
+	}
+	else
+	{
+		st = datacache_get(&req->srv->data, req->datafile, &d);
+	}
+	if (st == DATA_MISSING)
+	{
+		reply_json(reply, 404, "{\"error\":\"not found\"}");
+		return;
+	}
+	if (st != DATA_OK)
+	{
+		reply_json(reply, 500, "{\"error\":\"the data file is not valid NDJSON\"}");
+		return;
+	}
+	switch (req->route->mode)
+	{
+		case MODE_CURSOR:
+			render_cursor(req, d, reply);
+			break;
+		case MODE_OFFSET:
+			render_offset(req, d, reply);
+			break;
+		case MODE_NEXTURL:
+			render_nexturl(req, d, reply);
+			break;
+		case MODE_STREAM:
+			render_stream(req, d, reply);
+			break;
+		case MODE_GRAPH:
+			render_graph(req, d, reply);
+			break;
+		case MODE_ASYNC:
+			if (req->job == NULL)
+			{
+				jobs_start(req, reply);
+			}
+			else if (req->job_results)
+			{
+				render_graph(req, d, reply);
+			}
+			else
+			{
+				jobs_render_status(req, reply);
+			}
+			break;
+		case MODE_FILE:
+			break;
+	}
+	if (reply->body.failed)
+	{
+		reply_json(reply, 500, "{\"error\":\"response too large or out of memory\"}");
+	}
+}
