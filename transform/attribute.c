@@ -139,6 +139,8 @@ credit_conversion(const AttributionRun *run, uint32_t m, const Conversion *c, Co
 	j.touches = run->journeys->touches + c->first;
 	j.n = c->n;
 	j.conversion_at = c->deal->closed_at;
+	j.lead_created_at = c->lead_created_at;
+	j.deal_created_at = c->deal->created_at;
 	j.deal = c->deal;
 	if (!model_weights(model, &s->model, &j, s->weights)
 		|| !credit_split(c->amount_minor, s->weights, c->n, CREDIT_WEIGHT_SCALE, s->revenue,
@@ -222,6 +224,8 @@ attribute_run(const AttributionRun *run, CopyWriter *w, Daily *daily, ModelTotal
 	bool ok = false;
 
 	*err = CL_ERR_INTERNAL;
+	s.model.params = run->params;
+	s.model.fits = run->fits;
 	memset(totals, 0, run->models->n * sizeof(ModelTotals));
 	for (uint32_t m = 0; m < run->models->n; m++)
 	{

@@ -38,6 +38,8 @@ typedef struct AttributionRun
 	const char *reporting;      /* reporting currency code */
 	int reporting_exponent;
 	const char *channel_none;   /* interned "(none)" */
+	const ModelParams *params;  /* position_based and time_decay settings */
+	const ModelFits *fits;      /* NULL when no model is data-driven */
 } AttributionRun;
 
 /*

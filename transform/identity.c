@@ -403,3 +403,76 @@ identity_touch_lead(const Identity *id, const Touch *t)
 
 	return l < 0 ? NULL : &id->ds->leads[l];
 }
+
+/*
+ * identity_contacts_first_created reads created_at of every lead of the
+ * contacts, deleted ones excepted (they are not in the index).
+ */
+ClTime
+identity_contacts_first_created(const Identity *id, const char *const *contacts, uint32_t n)
+{
+	ClTime first = TX_TIME_NONE;
+
+	for (uint32_t i = 0; i < n; i++)
+	{
+		uint32_t c = contact_of(id, contacts[i]);
+
+		if (c == NO_ID)
+			continue;
+		for (uint32_t k = id->contact_leads_off[c]; k < id->contact_leads_off[c + 1]; k++)
+		{
+			ClTime t = id->ds->leads[id->contact_leads[k]].created_at;
+
+			if (t != TX_TIME_NONE && (first == TX_TIME_NONE || t < first))
+				first = t;
+		}
+	}
+	return first;
+}
+
+/*
+ * identity_person_key: a lead with a contact id is that contact; one
+ * without is its email, shared by every such lead with that email.
+ */
+bool
+identity_person_key(const Identity *id, const Lead *lead, uint32_t *key, bool *first)
+{
+	const Lead *leads = id->ds->leads;
+	int32_t self = (int32_t) (lead - leads);
+	uint32_t c;
+	uint32_t e;
+
+	*first = false;
+	if (lead->is_deleted)
+		return false;
+	c = contact_of(id, lead->crm_contact_id);
+	if (c != NO_ID)
+	{
+		*key = c;
+		*first = id->contact_lead[c] == self;
+		return true;
+	}
+	e = email_of(id, lead->email);
+	if (e == NO_ID)
+		return false;
+	*key = (uint32_t) id->contacts.count + e;
+	*first = id->email_lead[e] == self;
+	return true;
+}
+
+bool
+identity_contact_key(const Identity *id, const char *contact, uint32_t *key)
+{
+	uint32_t c = contact_of(id, contact);
+
+	if (c == NO_ID)
+		return false;
+	*key = c;
+	return true;
+}
+
+uint32_t
+identity_n_person_keys(const Identity *id)
+{
+	return (uint32_t) (id->contacts.count + id->emails.count);
+}

@@ -68,6 +68,27 @@ bool identity_touches(const Identity *id, const char *const *contacts, uint32_t 
 bool identity_lead_touches(const Identity *id, const Lead *lead, ClTime lo, ClTime hi,
 						   TouchList *out);
 
+/*
+ * identity_contacts_first_created: the earliest created_at of the leads of
+ * the given contacts; TX_TIME_NONE when none of them has one.
+ */
+ClTime identity_contacts_first_created(const Identity *id, const char *const *contacts,
+									   uint32_t n);
+
+/*
+ * identity_person_key: a lead's person, as a dense key (contacts first,
+ * then emails), and whether the lead is the first lead of that person (the
+ * one that stands for it). false when the lead has neither contact nor
+ * email, or is deleted.
+ */
+bool identity_person_key(const Identity *id, const Lead *lead, uint32_t *key, bool *first);
+
+/* identity_contact_key: the person key of a contact id; false when unknown. */
+bool identity_contact_key(const Identity *id, const char *contact, uint32_t *key);
+
+/* identity_n_person_keys: the number of person keys. */
+uint32_t identity_n_person_keys(const Identity *id);
+
 /* identity_touch_lead: the lead of a touch's person, NULL when none. */
 const Lead *identity_touch_lead(const Identity *id, const Touch *t);
 

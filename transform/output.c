@@ -25,6 +25,7 @@ static const struct
 	[OUT_DEALS] = { "deals", "upsert" },
 	[OUT_TOUCHES] = { "touches", "upsert" },
 	[OUT_SPEND_DAILY] = { "spend_daily", "window" },
+	[OUT_ATTRIBUTION_MODEL_STATS] = { "attribution_model_stats", "window_exact" },
 };
 
 const char *
@@ -222,6 +223,12 @@ output_end(Output *o, ClError *err)
 	return ok;
 }
 
+void
+output_omit(Output *o, OutputTableId t)
+{
+	o->files[t].omitted = true;
+}
+
 /* gen_str: yajl's status is checked once, through the sticky ok flag. */
 static void
 gen_str(yajl_gen g, bool *ok, const char *s)
@@ -264,7 +271,7 @@ output_manifest(Output *o, const ManifestInfo *info, ClError *err)
 	*err = CL_ERR_INTERNAL;
 	for (int t = 0; t < OUT_N_TABLES; t++)
 	{
-		if (!o->files[t].done)
+		if (!o->files[t].done && !o->files[t].omitted)
 		{
 			log_error("BUG: manifest written before table %s", tables[t].name);
 			return false;
@@ -303,6 +310,8 @@ output_manifest(Output *o, const ManifestInfo *info, ClError *err)
 	{
 		char file[64];
 
+		if (o->files[t].omitted)
+			continue;
 		(void) snprintf(file, sizeof(file), "%s.copy", tables[t].name);
 		gen_check(&ok, yajl_gen_map_open(g));
 		gen_pair(g, &ok, "name", tables[t].name);

@@ -28,6 +28,7 @@ typedef enum OutputTableId
 	OUT_DEALS,
 	OUT_TOUCHES,
 	OUT_SPEND_DAILY,
+	OUT_ATTRIBUTION_MODEL_STATS,    /* only with a data-driven model */
 	OUT_N_TABLES
 } OutputTableId;
 
@@ -36,6 +37,7 @@ typedef struct OutputFile
 	int64_t rows;
 	char sha256[SHA256_HEX_SIZE];
 	bool done;
+	bool omitted;           /* not part of this output (output_omit) */
 } OutputFile;
 
 typedef struct Output
@@ -64,6 +66,13 @@ CopyWriter *output_begin(Output *o, OutputTableId t, ClError *err);
 
 /* output_end commits the current table and records its rows and sha256. */
 bool output_end(Output *o, ClError *err);
+
+/*
+ * output_omit leaves table t out of this output: no file, no manifest
+ * entry. attribution_model_stats is omitted from runs without a
+ * data-driven model, which have no statistics to replace.
+ */
+void output_omit(Output *o, OutputTableId t);
 
 typedef struct ManifestInfo
 {

@@ -33,6 +33,75 @@ optional_path(const Config *cfg, const char *section, const char *key, const cha
 }
 
 /*
+ * settings_share reads the decimal digits itself: a share must be exact in
+ * units of 10^-12, which strtod could not promise.
+ */
+bool
+settings_share(const char *s, int64_t *out)
+{
+	int64_t units = 0;
+	int decimals = -1;
+	int digits = 0;
+
+	if (s == NULL)
+		return false;
+	for (const char *p = s; *p != '\0'; p++)
+	{
+		if (*p == '.' && decimals < 0)
+		{
+			decimals = 0;
+			continue;
+		}
+		if (*p < '0' || *p > '9' || digits >= 14)
+			return false;
+		if (decimals >= 0 && ++decimals > CREDIT_WEIGHT_DIGITS)
+			return false;
+		units = units * 10 + (*p - '0');
+		digits++;
+	}
+	if (digits == 0)
+		return false;
+	for (int d = decimals < 0 ? 0 : decimals; d < CREDIT_WEIGHT_DIGITS; d++)
+		units *= 10;
+	if (units > CREDIT_WEIGHT_SCALE)
+		return false;
+	*out = units;
+	return true;
+}
+
+/*
+ * load_params: position_based shares must leave a non-negative middle
+ * share, or its weights could not sum to 1.
+ */
+static bool
+load_params(const Config *cfg, ModelParams *p)
+{
+	const char *first = config_get(cfg, "attribution", "pb_first");
+	const char *last = config_get(cfg, "attribution", "pb_last");
+
+	p->half_life_days = (int) config_get_int(cfg, "attribution", "time_decay_half_life_days");
+	if (!settings_share(first, &p->pb_first))
+	{
+		log_error("%s: [attribution] pb_first \"%s\" is not a share between 0 and 1 such as 0.4",
+				  config_source(cfg, "attribution", "pb_first"), first != NULL ? first : "");
+		return false;
+	}
+	if (!settings_share(last, &p->pb_last))
+	{
+		log_error("%s: [attribution] pb_last \"%s\" is not a share between 0 and 1 such as 0.4",
+				  config_source(cfg, "attribution", "pb_last"), last != NULL ? last : "");
+		return false;
+	}
+	if (p->pb_first + p->pb_last > CREDIT_WEIGHT_SCALE)
+	{
+		log_error("%s: [attribution] pb_first %s and pb_last %s add up to more than 1",
+				  config_source(cfg, "attribution", "pb_first"), first, last);
+		return false;
+	}
+	return true;
+}
+
+/*
  * settings_load checks the currency and zone here, before any data is read,
  * so a configuration mistake costs seconds, not a whole read of staging.
  */
@@ -72,6 +141,8 @@ settings_load(const Config *cfg, const char *config_dir, TransformSettings *s, C
 	if (!models_parse(config_get(cfg, "attribution", "models"),
 					  config_source(cfg, "attribution", "models"), &s->models, err))
 		return false;   /* errors have already been logged */
+	if (!load_params(cfg, &s->params))
+		return false;
 	if (!optional_path(cfg, "pipeline", "rates_file", config_dir, &s->rates_file, err)
 		|| !optional_path(cfg, "channels", "rules_file", config_dir, &s->rules_file, err))
 		return false;

@@ -2,7 +2,8 @@
  * settings.h: the configuration keys cl-transform reads, validated once.
  *
  * [pipeline] staging_dir, reporting_currency, timezone, rates_file;
- * [attribution] models, lookback_days, output_dir; [channels] rules_file,
+ * [attribution] models, lookback_days, output_dir, pb_first, pb_last,
+ * time_decay_half_life_days; [channels] rules_file,
  * defaults. rules_file and rates_file, when relative, are taken from the
  * configuration file's directory; staging_dir and output_dir are used as
  * given, like every other tool does.
@@ -28,7 +29,15 @@ typedef struct TransformSettings
 	bool channel_defaults;
 	int lookback_days;
 	ModelSet models;
+	ModelParams params;
 } TransformSettings;
+
+/*
+ * settings_share parses a share such as "0.4" or "1" (at most 12
+ * decimals, between 0 and 1) into units of 10^-12, exactly. false when it
+ * is not one.
+ */
+bool settings_share(const char *s, int64_t *out);
 
 /*
  * settings_load reads and validates the keys; config_dir resolves relative

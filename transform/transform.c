@@ -43,6 +43,8 @@ typedef struct Run
 	bool committed;
 	ModelTotals totals[MODELS_MAX];
 	const char *channel_none;
+	ModelFits fits;
+	bool has_fits;
 } Run;
 
 /*
@@ -55,6 +57,7 @@ run_free(Run *r)
 	if (r->out_open)
 		output_free(&r->out, r->committed);
 	daily_free(&r->daily);
+	model_fits_free(&r->fits);
 	free(r->spend_reporting);
 	lead_facts_free(&r->leads);
 	journeys_free(&r->journeys);
@@ -143,6 +146,28 @@ convert_amounts(Run *r, ClError *err)
 }
 
 /*
+ * fit_models fits the data-driven models once per run, after the amounts
+ * are converted (the converting paths carry their revenue), and only when
+ * one is configured.
+ */
+static bool
+fit_models(Run *r, ClError *err)
+{
+	int64_t non_converting = 0;
+
+	if (!models_need_fit(&r->settings.models))
+		return true;
+	*err = CL_ERR_INTERNAL;
+	if (!journeys_fit_paths(&r->ds, &r->id, &r->local, &r->journeys, r->opts->to,
+							r->settings.lookback_days, &r->fits.paths, &non_converting))
+		return false;   /* errors have already been logged */
+	if (!model_fits_run(&r->settings.models, &r->fits, err))
+		return false;
+	r->has_fits = true;
+	return true;
+}
+
+/*
  * compute: the error class changes with the step, so each failure maps to the
  * exit code that tells the operator what to fix.
  */
@@ -164,7 +189,9 @@ compute(Run *r, ClError *err)
 						r->settings.reporting, &r->journeys)
 		|| !lead_facts_build(&r->ds, &r->id, &r->local, r->settings.lookback_days, &r->leads))
 		return false;
-	return convert_amounts(r, err);
+	if (!convert_amounts(r, err))
+		return false;
+	return fit_models(r, err);
 }
 
 /*
@@ -237,7 +264,8 @@ write_outputs(Run *r, TransformSummary *s, ClError *err)
 	const TransformOptions *o = r->opts;
 	AttributionRun ar = {
 		&r->ds, &r->id, &r->journeys, &r->settings.models, r->settings.reporting,
-		r->settings.reporting_exponent, r->channel_none
+		r->settings.reporting_exponent, r->channel_none, &r->settings.params,
+		r->has_fits ? &r->fits : NULL
 	};
 	TableContext tc = {
 		&r->ds, &r->journeys, &r->leads, &r->converter, &r->local, &r->settings.models,
@@ -267,8 +295,20 @@ write_outputs(Run *r, TransformSummary *s, ClError *err)
 		|| !write_table(r, OUT_LEADS, &tc, tables_write_leads, err)
 		|| !write_table(r, OUT_DEALS, &tc, tables_write_deals, err)
 		|| !write_table(r, OUT_TOUCHES, &tc, tables_write_touches, err)
-		|| !write_table(r, OUT_SPEND_DAILY, &tc, tables_write_spend, err)
-		|| !output_manifest(&r->out, &mi, err))
+		|| !write_table(r, OUT_SPEND_DAILY, &tc, tables_write_spend, err))
+		return false;
+	if (r->has_fits)
+	{
+		w = output_begin(&r->out, OUT_ATTRIBUTION_MODEL_STATS, err);
+		if (w == NULL)
+			return false;
+		model_fits_write_stats(&r->settings.models, &r->fits, o->from, o->to, w);
+		if (!output_end(&r->out, err))
+			return false;
+	}
+	else
+		output_omit(&r->out, OUT_ATTRIBUTION_MODEL_STATS);
+	if (!output_manifest(&r->out, &mi, err))
 		return false;
 	r->committed = !o->dry_run;
 	return true;
@@ -388,8 +428,13 @@ transform_print_summary(FILE *fp, const TransformOptions *opts, const TransformS
 	fprintf(fp, "  every model credits exactly the revenue won\n");
 	fprintf(fp, "  tables     ");
 	for (int t = 0; t < OUT_N_TABLES; t++)
-		fprintf(fp, " %s %" PRId64 "%s", output_table_name((OutputTableId) t), s->table_rows[t],
-				t + 1 < OUT_N_TABLES ? "," : "\n");
+	{
+		if (t == OUT_ATTRIBUTION_MODEL_STATS && s->table_rows[t] == 0)
+			continue;   /* omitted from runs without a data-driven model */
+		fprintf(fp, "%s %s %" PRId64, t > 0 ? "," : "", output_table_name((OutputTableId) t),
+				s->table_rows[t]);
+	}
+	fprintf(fp, "\n");
 }
 
 /*

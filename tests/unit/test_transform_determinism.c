@@ -283,7 +283,8 @@ run_variant(TxEnv *e, Gen *g, const char *const *runs, int n_runs)
 	free(path);
 	c.timezone = "Europe/Berlin";
 	c.rates_file = "rates.csv";
-	c.models = "linear,first_touch,last_touch,last_non_direct";
+	c.models = "linear,first_touch,last_touch,last_non_direct,position_based,u_shaped,w_shaped,"
+		"full_path,time_decay,markov,shapley,fractribution";
 	stage(e, g, runs, n_runs);
 	tt_configure(e, &c);
 	assert_true(tt_run(e, "2026-03-01", "2026-03-31"));
@@ -298,7 +299,8 @@ test_transform_determinism_shuffled_inputs(void **state)
 		"20260501T000000Z-000004"
 	};
 	static const char *const tables[] = {
-		"attribution_credit", "attribution_daily", "leads", "deals", "touches", "spend_daily"
+		"attribution_credit", "attribution_daily", "leads", "deals", "touches", "spend_daily",
+		"attribution_model_stats"
 	};
 	TxEnv *a = tt_env_new("transform-det-a");
 	TxEnv *b = tt_env_new("transform-det-b");

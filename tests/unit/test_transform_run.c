@@ -621,10 +621,22 @@ test_transform_run_config_errors(void **state)
 	TxEnv *e = *state;
 	TxConfig c = { 0 };
 
-	c.models = "linear,markov";
+	c.models = "linear,markov_chain";
 	tt_configure(e, &c);
 	assert_false(tt_run(e, "2026-03-01", "2026-03-31"));
 	assert_int_equal(cl_error_exit_code(e->err), 78);
+
+	/* position_based shares that leave less than nothing for the middle */
+	c.models = "position_based";
+	c.attribution = "pb_first = 0.7\npb_last = 0.5\n";
+	tt_configure(e, &c);
+	assert_false(tt_run(e, "2026-03-01", "2026-03-31"));
+	assert_int_equal(cl_error_exit_code(e->err), 78);
+	c.attribution = "pb_first = 40%\n";
+	tt_configure(e, &c);
+	assert_false(tt_run(e, "2026-03-01", "2026-03-31"));
+	assert_int_equal(cl_error_exit_code(e->err), 78);
+	c.attribution = NULL;
 
 	c.models = "linear,nonsense";
 	tt_configure(e, &c);
@@ -716,6 +728,121 @@ test_transform_run_manifest(void **state)
 	free(path);
 }
 
+/*
+ * Every model over the worked journey of stage_journey(), plus a
+ * non-converting contact C2 with one Direct touch and a won deal D2
+ * without touches. D1's journey: T4 Email (FT), T1 Paid Search (LC: the
+ * last touch at or before the lead's creation on 03-05; OC: at or before
+ * the deal's creation on 03-02), T2 Organic Social, T6 Direct (CW).
+ *
+ * The fits' paths: Email > Paid Search > Organic Social > Direct converts
+ * once, Direct alone fails once. Markov: start -> Email 1/2, Direct 1/2,
+ * Direct -> conversion 1/2, so P = 1/2; removing any of the first three
+ * halves it (removal 1/2), removing Direct leaves nothing (removal 1):
+ * weights 0.2, 0.2, 0.2, 0.4. Fractribution: no shortened path exists, so
+ * every touch adds P = 1: 0.25 each. Shapley: only the whole set has a
+ * positive value, so its four channels are symmetric: 0.25 each.
+ */
+static void
+test_transform_run_all_models(void **state)
+{
+	TxEnv *e = *state;
+	TxConfig c = { 0 };
+	const char *leads[] = {
+		"{\"lead_id\":\"L2\",\"source_system\":\"hubspot\",\"email\":\"bob@example.com\","
+		"\"crm_contact_id\":\"C2\",\"created_at\":\"2026-03-06T10:00:00Z\"}",
+		"{\"lead_id\":\"L3\",\"source_system\":\"hubspot\",\"email\":\"carol@example.com\","
+		"\"crm_contact_id\":\"C3\",\"created_at\":\"2026-03-06T10:00:00Z\"}",
+		NULL
+	};
+	const char *deals[] = {
+		"{\"deal_id\":\"D2\",\"source_system\":\"hubspot\",\"amount_minor\":5000,"
+		"\"currency\":\"USD\",\"is_closed\":true,\"is_won\":true,"
+		"\"created_at\":\"2026-03-07T00:00:00Z\",\"closed_at\":\"2026-03-21T12:00:00Z\","
+		"\"contact_ids\":[\"C3\"]}",
+		NULL
+	};
+	const char *touches[] = {
+		"{\"touch_id\":\"T9\",\"source_system\":\"hubspot\",\"person\":{\"crm_id\":\"C2\"},"
+		"\"at\":\"2026-03-15T08:00:00Z\",\"kind\":\"page_view\"}",
+		NULL
+	};
+	static const struct
+	{
+		const char *model;
+		const char *weights[4];
+	} expected[] = {
+		{ "first_touch", { "1.000000000000", NULL, NULL, NULL } },
+		{ "fractribution", { "0.250000000000", "0.250000000000", "0.250000000000",
+							 "0.250000000000" } },
+		{ "full_path", { "0.225000000000", "0.450000000000", "0.100000000000",
+						 "0.225000000000" } },
+		{ "markov", { "0.200000000000", "0.200000000000", "0.200000000000", "0.400000000000" } },
+		{ "position_based", { "0.400000000000", "0.100000000000", "0.100000000000",
+							  "0.400000000000" } },
+		{ "shapley", { "0.250000000000", "0.250000000000", "0.250000000000", "0.250000000000" } },
+		{ "u_shaped", { "0.400000000000", "0.400000000000", "0.100000000000", "0.100000000000" } },
+		{ "w_shaped", { "0.300000000000", "0.600000000000", "0.050000000000", "0.050000000000" } },
+	};
+	char *credit;
+	char *stats;
+	char *manifest;
+	char *path;
+	char rel[128];
+	char prefix[64];
+
+	stage_journey(e);
+	tt_stage(e, "crm", "hubspot", "lead", R2, "2026-03-31", leads);
+	tt_stage(e, "crm", "hubspot", "deal", R2, "2026-03-31", deals);
+	tt_stage(e, "crm", "hubspot", "touch", R2, NULL, touches);
+	c.models = "first_touch,last_touch,last_non_direct,linear,position_based,u_shaped,"
+		"w_shaped,full_path,time_decay,markov,shapley,fractribution";
+	tt_configure(e, &c);
+	assert_true(tt_run(e, "2026-03-01", "2026-03-31"));
+	credit = tt_read_table(e, "attribution_credit");
+	for (size_t m = 0; m < sizeof(expected) / sizeof(expected[0]); m++)
+	{
+		snprintf(prefix, sizeof(prefix), "%s\tD1\t", expected[m].model);
+		for (int i = 0; i < 4 && expected[m].weights[i] != NULL; i++)
+			tt_assert_field(credit, prefix, i, F_WEIGHT, expected[m].weights[i]);
+		/* the deal without touches is credited whole to (none) by every model */
+		snprintf(prefix, sizeof(prefix), "%s\tD2\t", expected[m].model);
+		tt_assert_field(credit, prefix, 0, F_CHANNEL, "(none)");
+		tt_assert_field(credit, prefix, 0, F_REVENUE, "50.00");
+	}
+	tt_assert_field(credit, "markov\tD1\t", 3, F_REVENUE, "40.00");
+	tt_assert_field(credit, "markov\tD1\t", 3, F_CHANNEL, "Direct");
+	/* time_decay: 9 days, 19 days 3 hours and 30 days 0 hours before T6 */
+	assert_int_equal(tt_count_lines(credit, "time_decay\tD1\t"), 4);
+	assert_int_equal(e->summary.models[10].revenue_reporting, 15000);
+
+	stats = tt_read_table(e, "attribution_model_stats");
+	/* 3 statistics x 4 channels x (markov 2 + shapley 2 + fractribution 1) */
+	assert_int_equal(tt_count_lines(stats, ""), 4 * 5);
+	tt_assert_field(stats, "2026-03-01\t2026-03-31\tmarkov\tDirect\tremoval_effect", 0, 5,
+					"1.000000000000");
+	tt_assert_field(stats, "2026-03-01\t2026-03-31\tmarkov\tEmail\tremoval_effect", 0, 5,
+					"0.500000000000");
+	tt_assert_field(stats, "2026-03-01\t2026-03-31\tmarkov\tEmail\tconversion_share", 0, 5,
+					"0.200000000000");
+	tt_assert_field(stats, "2026-03-01\t2026-03-31\tshapley\tDirect\tshapley_value", 0, 5,
+					"0.250000000000");
+	tt_assert_field(stats, "2026-03-01\t2026-03-31\tfractribution\tPaid Search\t", 0, 5,
+					"0.250000000000");
+	tt_assert_field(stats, "", 0, 2, "fractribution");
+
+	snprintf(rel, sizeof(rel), "%s/manifest.json", e->run_id);
+	path = tt_path(e->out, rel);
+	manifest = ts_read_file(path, NULL);
+	assert_non_null(strstr(manifest, "\"name\":\"attribution_model_stats\",\"file\":"
+						   "\"attribution_model_stats.copy\",\"rows\":20"));
+	assert_non_null(strstr(manifest, "\"load\":\"window_exact\""));
+	free(manifest);
+	free(path);
+	free(stats);
+	free(credit);
+}
+
 static void
 test_transform_run_dry_run_writes_nothing(void **state)
 {
@@ -768,6 +895,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_transform_run_bad_row_is_data_error, setup,
 										teardown),
 		cmocka_unit_test_setup_teardown(test_transform_run_manifest, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_transform_run_all_models, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transform_run_dry_run_writes_nothing, setup,
 										teardown),
 	};

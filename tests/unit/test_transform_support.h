@@ -31,6 +31,7 @@ typedef struct TxConfig
 	const char *rates_file;     /* NULL: not set */
 	const char *rules_file;     /* NULL: not set */
 	const char *defaults;       /* NULL: not set (true) */
+	const char *attribution;    /* NULL: nothing; else more [attribution] lines */
 } TxConfig;
 
 typedef struct TxEnv
@@ -114,7 +115,7 @@ tt_configure(TxEnv *e, const TxConfig *c)
 		c = &none;
 	n = snprintf(text, sizeof(text),
 				 "[pipeline]\nstaging_dir = %s\ntimezone = %s\nreporting_currency = %s\n%s%s%s"
-				 "[attribution]\noutput_dir = %s\nmodels = %s\nlookback_days = %d\n"
+				 "[attribution]\noutput_dir = %s\nmodels = %s\nlookback_days = %d\n%s"
 				 "[channels]\n%s%s%s%s%s%s",
 				 e->staging, c->timezone != NULL ? c->timezone : "UTC",
 				 c->reporting != NULL ? c->reporting : "USD",
@@ -122,6 +123,7 @@ tt_configure(TxEnv *e, const TxConfig *c)
 				 c->rates_file != NULL ? c->rates_file : "", c->rates_file != NULL ? "\n" : "",
 				 e->out, c->models != NULL ? c->models : "first_touch,last_touch,linear",
 				 c->lookback_days > 0 ? c->lookback_days : 30,
+				 c->attribution != NULL ? c->attribution : "",
 				 c->rules_file != NULL ? "rules_file = " : "",
 				 c->rules_file != NULL ? c->rules_file : "", c->rules_file != NULL ? "\n" : "",
 				 c->defaults != NULL ? "defaults = " : "",
