@@ -33,6 +33,7 @@ run="$root/build/demo-run"
 from=2026-01-01
 to=2026-03-31
 
+mkdir -p "$root/build"
 echo "==> building (Release) in build/demo"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >"$root/build/demo.configure.log" 2>&1 ||
 	{ cat "$root/build/demo.configure.log"; exit 1; }
