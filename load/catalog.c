@@ -47,18 +47,24 @@ static const char *const spend_columns[] = {
 	"reporting_currency", NULL
 };
 
+static const char *const model_stats_columns[] = {
+	"window_from", "window_to", "model", "channel", "statistic", "value", NULL
+};
+
 /*
  * Entities first, then facts: every load takes its row locks in the same
  * order, so two loaders (which the advisory lock already serialises) or a
  * loader and a manual fix cannot deadlock on table order.
  */
 const LoadTable load_catalog[] = {
-	{ "leads", LOAD_MODE_UPSERT, NULL, leads_key, leads_columns },
-	{ "deals", LOAD_MODE_UPSERT, NULL, deals_key, deals_columns },
-	{ "touches", LOAD_MODE_UPSERT, NULL, touches_key, touches_columns },
-	{ "spend_daily", LOAD_MODE_WINDOW, "date", NULL, spend_columns },
-	{ "attribution_credit", LOAD_MODE_WINDOW, "close_date", NULL, credit_columns },
-	{ "attribution_daily", LOAD_MODE_WINDOW, "date", NULL, daily_columns },
+	{ "leads", LOAD_MODE_UPSERT, NULL, NULL, false, leads_key, leads_columns },
+	{ "deals", LOAD_MODE_UPSERT, NULL, NULL, false, deals_key, deals_columns },
+	{ "touches", LOAD_MODE_UPSERT, NULL, NULL, false, touches_key, touches_columns },
+	{ "spend_daily", LOAD_MODE_WINDOW, "date", NULL, false, NULL, spend_columns },
+	{ "attribution_credit", LOAD_MODE_WINDOW, "close_date", NULL, true, NULL, credit_columns },
+	{ "attribution_daily", LOAD_MODE_WINDOW, "date", NULL, false, NULL, daily_columns },
+	{ "attribution_model_stats", LOAD_MODE_WINDOW_EXACT, "window_from", "window_to", false, NULL,
+	  model_stats_columns },
 };
 
 const size_t load_catalog_count = sizeof(load_catalog) / sizeof(load_catalog[0]);
@@ -87,12 +93,21 @@ catalog_find(const char *name)
 const char *
 load_mode_name(LoadMode mode)
 {
-	return mode == LOAD_MODE_WINDOW ? "window" : "upsert";
+	switch (mode)
+	{
+		case LOAD_MODE_WINDOW:
+			return "window";
+		case LOAD_MODE_UPSERT:
+			return "upsert";
+		case LOAD_MODE_WINDOW_EXACT:
+			return "window_exact";
+	}
+	return "?";
 }
 
 /*
  * load_mode_parse reads the manifest's "load" value; anything else than
- * the two documented words is refused rather than guessed.
+ * the documented words is refused rather than guessed.
  */
 bool
 load_mode_parse(const char *text, LoadMode *out)
@@ -109,6 +124,11 @@ load_mode_parse(const char *text, LoadMode *out)
 	if (strcmp(text, "upsert") == 0)
 	{
 		*out = LOAD_MODE_UPSERT;
+		return true;
+	}
+	if (strcmp(text, "window_exact") == 0)
+	{
+		*out = LOAD_MODE_WINDOW_EXACT;
 		return true;
 	}
 	return false;

@@ -15,15 +15,18 @@
 
 typedef enum LoadMode
 {
-	LOAD_MODE_WINDOW,       /* rows of the window are replaced */
-	LOAD_MODE_UPSERT        /* rows are inserted or updated by key */
+	LOAD_MODE_WINDOW,       /* rows whose window column is in the window are replaced */
+	LOAD_MODE_UPSERT,       /* rows are inserted or updated by key */
+	LOAD_MODE_WINDOW_EXACT  /* rows whose (from, to) columns equal the window are replaced */
 } LoadMode;
 
 typedef struct LoadTable
 {
 	const char *name;               /* in schema attribution, and the manifest's name */
 	LoadMode mode;
-	const char *window_column;      /* LOAD_MODE_WINDOW: a date column */
+	const char *window_column;      /* WINDOW: a date column; WINDOW_EXACT: the "from" column */
+	const char *window_to_column;   /* WINDOW_EXACT: the "to" column; NULL otherwise */
+	bool monthly_partitions;        /* WINDOW: partitioned by month of window_column (sql/004) */
 	const char *const *key_columns; /* LOAD_MODE_UPSERT: NULL-terminated */
 	const char *const *columns;     /* file order, NULL-terminated */
 } LoadTable;
@@ -35,7 +38,7 @@ extern const size_t load_catalog_count;
 /* catalog_find: the entry named name, or NULL. */
 const LoadTable *catalog_find(const char *name);
 
-/* "window" / "upsert", as the manifest spells them. */
+/* "window" / "upsert" / "window_exact", as the manifest spells them. */
 const char *load_mode_name(LoadMode mode);
 bool load_mode_parse(const char *text, LoadMode *out);
 

@@ -218,6 +218,11 @@ print_plan(const char *dir, const OutputManifest *m, int64_t bytes)
 			printf("  %-20s %10" PRId64 " rows  replace rows with %s in %s..%s\n", t->name,
 				   mt->rows, t->window_column, from, to);
 		}
+		else if (t->mode == LOAD_MODE_WINDOW_EXACT)
+		{
+			printf("  %-20s %10" PRId64 " rows  replace rows with (%s, %s) = (%s, %s)\n",
+				   t->name, mt->rows, t->window_column, t->window_to_column, from, to);
+		}
 		else
 		{
 			printf("  %-20s %10" PRId64 " rows  upsert by (", t->name, mt->rows);

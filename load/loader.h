@@ -3,10 +3,13 @@
  *
  * In ONE transaction, under the load advisory lock: for each table of the
  * manifest, COPY its file into a temporary table, check the row count,
- * then replace the window's rows (window tables) or upsert by key (entity
- * tables); record the run in etl.runs; COMMIT. Either all of it becomes
- * visible or none. Every step is idempotent, so a load that lost its
- * connection (even during COMMIT) can simply be run again.
+ * then replace the window's rows (window and exact-window tables) or
+ * upsert by key (entity tables). attribution_credit, partitioned by month,
+ * is COPYed into new month tables that are indexed in bulk and swapped in
+ * for the old months at the end. Then record the run in etl.runs; COMMIT.
+ * Either all of it becomes visible or none. Every step is idempotent, so a
+ * load that lost its connection (even during COMMIT) can simply be run
+ * again.
  */
 #ifndef CL_LOAD_LOADER_H
 #define CL_LOAD_LOADER_H
@@ -24,7 +27,7 @@
 
 typedef struct LoaderSettings
 {
-	int lock_wait_seconds;      /* [database] lock_wait_seconds */
+	int lock_wait_seconds;      /* [database] lock_wait_seconds: the load lock, and readers at the swap */
 	const char *loaded_by;      /* "cl-load 0.1.0 on host": etl.runs.loaded_by after the user */
 } LoaderSettings;
 

@@ -139,7 +139,8 @@ parse_table(const JsonValue *t, size_t index, const char *origin, ManifestTable 
 	}
 	if (!load_mode_parse(load, &mode))
 	{
-		log_error("%s: table %s: \"load\" must be \"window\" or \"upsert\"", origin, name);
+		log_error("%s: table %s: \"load\" must be \"window\", \"window_exact\" or \"upsert\"",
+				  origin, name);
 		return false;
 	}
 	if (mode != table->mode)
@@ -148,6 +149,12 @@ parse_table(const JsonValue *t, size_t index, const char *origin, ManifestTable 
 		{
 			log_error("%s: table %s: the manifest says load \"%s\", but the table is loaded "
 					  "by window on %s", origin, name, load, table->window_column);
+		}
+		else if (table->mode == LOAD_MODE_WINDOW_EXACT)
+		{
+			log_error("%s: table %s: the manifest says load \"%s\", but the table is loaded "
+					  "by exact window on (%s, %s)", origin, name, load, table->window_column,
+					  table->window_to_column);
 		}
 		else
 		{

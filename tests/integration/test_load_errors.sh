@@ -14,7 +14,7 @@ DATA="$CL_SOURCE_DIR/tests/data/load/out"
 RUN1=20260201T010000Z-aaaaaa
 tmp=$(cl_tmpdir)
 DB=cl_load_errors
-TABLES="leads deals touches spend_daily attribution_credit attribution_daily"
+TABLES="leads deals touches spend_daily attribution_credit attribution_daily attribution_model_stats"
 holder_pid=""
 load_pid=""
 
@@ -163,6 +163,22 @@ d=$(variant 20260301T000000Z-window)
 sed -i '1s/^2026-01-02/2026-02-05/' "$d/spend_daily.copy"
 reseal "$d" spend_daily
 expect_refused 20260301T000000Z-window 65 "table spend_daily" "outside the window 2026-01-01..2026-01-31"
+
+# --- ... also in the partitioned attribution_credit, where COPY itself catches it
+d=$(variant 20260301T000000Z-window2)
+sed -i '2s/2026-01-12/2026-02-12/g' "$d/attribution_credit.copy"
+reseal "$d" attribution_credit
+expect_refused 20260301T000000Z-window2 65 "table attribution_credit" \
+	"line 2 of $d/attribution_credit.copy has close_date outside the window 2026-01-01..2026-01-31"
+cl_assert_eq "" "$(q "$DB" "SELECT string_agg(relname, ',') FROM pg_class
+	WHERE relnamespace = 'attribution_part'::regnamespace AND relname LIKE '%load%'")" "no half-built partition"
+
+# --- an exact-window table with a row of another window
+d=$(variant 20260301T000000Z-exact)
+sed -i '1s/^2026-01-01\t2026-01-31/2026-01-01\t2026-01-30/' "$d/attribution_model_stats.copy"
+reseal "$d" attribution_model_stats
+expect_refused 20260301T000000Z-exact 65 "table attribution_model_stats" \
+	"(window_from, window_to) other than the window"
 
 # --- two rows with one key in an upsert file
 d=$(variant 20260301T000000Z-dupkey)

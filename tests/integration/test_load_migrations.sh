@@ -76,21 +76,31 @@ applied_before=$(q "$DB" "SELECT string_agg(applied_at::text, ',' ORDER BY versi
 
 # every documented table exists, and every table and column has a comment
 tables=$(q "$DB" "SELECT string_agg(relname, ',' ORDER BY relname) FROM pg_class
-	WHERE relnamespace = 'attribution'::regnamespace AND relkind = 'r'")
-cl_assert_eq "attribution_credit,attribution_daily,deals,leads,spend_daily,touches" "$tables" \
-	"tables in schema attribution"
+	WHERE relnamespace = 'attribution'::regnamespace AND relkind IN ('r', 'p')")
+cl_assert_eq "attribution_credit,attribution_daily,attribution_model_stats,deals,leads,spend_daily,targets,touches" \
+	"$tables" "tables in schema attribution"
+views=$(q "$DB" "SELECT string_agg(relname, ',' ORDER BY relname) FROM pg_class
+	WHERE relnamespace = 'attribution'::regnamespace AND relkind = 'v'")
+cl_assert_eq "channel_roi_monthly,email_campaign_revenue,lead_funnel,model_comparison_monthly,plan_vs_fact" \
+	"$views" "views in schema attribution"
+cl_assert_eq "p" "$(q "$DB" "SELECT relkind FROM pg_class WHERE oid = 'attribution.attribution_credit'::regclass")" \
+	"attribution_credit is partitioned"
 uncommented=$(q "$DB" "SELECT count(*) FROM pg_class c
 	JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-	WHERE c.relnamespace IN ('attribution'::regnamespace, 'etl'::regnamespace) AND c.relkind = 'r'
+	WHERE c.relnamespace IN ('attribution'::regnamespace, 'etl'::regnamespace) AND c.relkind IN ('r', 'p', 'v')
 	  AND col_description(c.oid, a.attnum) IS NULL")
 cl_assert_eq 0 "$uncommented" "columns without a comment"
 uncommented=$(q "$DB" "SELECT count(*) FROM pg_class c
-	WHERE c.relnamespace IN ('attribution'::regnamespace, 'etl'::regnamespace) AND c.relkind = 'r'
+	WHERE c.relnamespace IN ('attribution'::regnamespace, 'etl'::regnamespace) AND c.relkind IN ('r', 'p', 'v')
 	  AND obj_description(c.oid, 'pg_class') IS NULL")
 cl_assert_eq 0 "$uncommented" "tables without a comment"
 cl_assert_eq "t" "$(q "$DB" "SELECT NOT rolcanlogin FROM pg_roles WHERE rolname = 'closedloop_reader'")" \
 	"closedloop_reader exists and is NOLOGIN"
-cl_ok "migrations applied once, recorded with their sha256; every table and column commented"
+cl_assert_eq "t|t|t" "$(q "$DB" "SELECT has_table_privilege('closedloop_reader', 'attribution.plan_vs_fact', 'SELECT'),
+	has_table_privilege('closedloop_reader', 'attribution.attribution_model_stats', 'SELECT'),
+	has_table_privilege('closedloop_reader', 'attribution.attribution_credit', 'SELECT')")" \
+	"the reader role reads the tables and views of later migrations"
+cl_ok "migrations applied once, recorded with their sha256; every table, view and column commented"
 
 # --- a rerun is a no-op
 run_load "$tmp/a.ini" --migrate-only
@@ -181,7 +191,47 @@ cl_assert_eq "t|t|f" "$(q "$DB3" "SELECT has_schema_privilege('cl_test_reader_gi
 	has_table_privilege('cl_test_reader_given', 'attribution.deals', 'INSERT')")" \
 	"privileges of the given reader role"
 cl_ok "without CREATEROLE an existing reader role gets its grants"
+# ... and that role loads outputs, partitions included, without superuser
+{
+	echo "[attribution]"
+	echo "output_dir = $CL_SOURCE_DIR/tests/data/load/out"
+} >>"$tmp/nocr2.ini"
+for pass in first second; do
+	run_load "$tmp/nocr2.ini" --run 20260201T010000Z-aaaaaa
+	cl_assert_eq 0 "$rc" "the $pass load as a role without superuser ($(cat "$tmp/err.log"))"
+	cl_assert_eq "attribution_credit_close_date_idx_2026_01,attribution_credit_deal_idx_2026_01,attribution_credit_model_channel_idx_2026_01" \
+		"$(q "$DB3" "SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes
+			WHERE schemaname = 'attribution_part' AND tablename = 'attribution_credit_2026_01'")" \
+		"the partition's indexes after the $pass load"
+done
+cl_assert_eq "f|cl_test_loader_nocr" "$(q "$DB3" "SELECT r.rolsuper, t.tableowner FROM pg_roles r, pg_tables t
+	WHERE r.rolname = 'cl_test_loader_nocr' AND t.schemaname = 'attribution_part'
+	  AND t.tablename = 'attribution_credit_2026_01'")" "the partition was made by the loader role, no superuser"
+cl_ok "a loader role without superuser or CREATEROLE loads and replaces partitions"
 CL_PG_CONNINFO=$base_conninfo
+
+# --- 004 moves rows loaded before the partitioning into their months
+DB4=cl_load_migrations_part
+recreate_db "$DB4"
+mkdir -p "$tmp/sql-003"
+cp "$SQL"/00[123]_*.sql "$tmp/sql-003/"
+write_config "$tmp/p3.ini" "$DB4" "$tmp/sql-003"
+run_load "$tmp/p3.ini" --migrate-only
+cl_assert_eq 0 "$rc" "migrating to 003"
+q "$DB4" "INSERT INTO attribution.attribution_credit (model, deal_id, deal_source_system, close_date, channel,
+	journey_length, weight, revenue, currency, revenue_reporting, reporting_currency)
+	VALUES ('linear', 'D1', 'hubspot', '2026-01-05', 'Email', 0, 1, 10, 'USD', 10, 'USD'),
+	       ('linear', 'D2', 'hubspot', '2026-02-05', 'Email', 0, 1, 20, 'USD', 20, 'USD')"
+write_config "$tmp/p.ini" "$DB4" "$SQL"
+run_load "$tmp/p.ini" --migrate-only
+cl_assert_eq 0 "$rc" "migrating a database with credit rows ($(cat "$tmp/err.log"))"
+cl_assert_eq "D1|attribution_part.attribution_credit_2026_01,D2|attribution_part.attribution_credit_2026_02" \
+	"$(q "$DB4" "SELECT string_agg(deal_id || '|' || tableoid::regclass, ',' ORDER BY deal_id)
+		FROM attribution.attribution_credit")" "rows in their month partitions"
+cl_assert_eq "" "$(q "$DB4" "SELECT to_regclass('attribution.attribution_credit_unpartitioned')")" \
+	"the unpartitioned table is gone"
+cl_ok "004 moves existing credit rows into month partitions"
+quiet "DROP DATABASE IF EXISTS $DB4 WITH (FORCE)"
 
 quiet "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
 quiet "DROP DATABASE IF EXISTS $DB2 WITH (FORCE)"

@@ -17,7 +17,7 @@ tmp=$(cl_tmpdir)
 DB=cl_load_output           # RUN1 then RUN2
 DB1=cl_load_output_run1     # RUN1 only
 DB2=cl_load_output_run2     # RUN2 only
-TABLES="leads deals touches spend_daily attribution_credit attribution_daily"
+TABLES="leads deals touches spend_daily attribution_credit attribution_daily attribution_model_stats"
 
 q() { local db=$1; shift; cl_psql -d "$db" -c "$@"; }
 quiet() { q postgres "SET client_min_messages = warning" -c "$1"; }
@@ -104,6 +104,39 @@ runs=$(q "$DB" "SELECT run_id, window_from, window_to, status, error IS NULL, (r
 cl_assert_eq "$RUN1|2026-01-01|2026-01-31|succeeded|t|$(manifest_rows "$RUN1" attribution_daily)|t|t" "$runs" "etl.runs"
 cl_ok "$RUN1 populates every table with the values of its files, recorded in etl.runs"
 
+# --- the reporting views over RUN1 (figures worked out by hand from the files)
+cl_assert_eq "1|1.000000000000|1200.50|155.25|7.7327|6.7327|155.25|155.25" \
+	"$(q "$DB" "SELECT leads, deals, revenue, spend, roas, roi, cac, cpl FROM attribution.channel_roi_monthly
+		WHERE month = '2026-01-01' AND model = 'first_touch' AND channel = 'Paid Search'")" "ROI of Paid Search, first_touch"
+cl_assert_eq "0.500000000000|600.25|3.8663|2.8663|310.50" \
+	"$(q "$DB" "SELECT deals, revenue, roas, roi, cac FROM attribution.channel_roi_monthly
+		WHERE month = '2026-01-01' AND model = 'linear' AND channel = 'Paid Search'")" "ROI of Paid Search, linear"
+cl_assert_eq "0|0.500000000000|600.25||0.00" \
+	"$(q "$DB" "SELECT spend, deals, revenue, roas, cac FROM attribution.channel_roi_monthly
+		WHERE month = '2026-01-01' AND model = 'linear' AND channel = 'Email'")" "no spend, no ratio"
+cl_assert_eq "1200.50|600.25||600.25|1200.50" \
+	"$(q "$DB" "SELECT first_touch, linear, last_touch, min_revenue, max_revenue FROM attribution.model_comparison_monthly
+		WHERE month = '2026-01-01' AND channel = 'Paid Search'")" "models side by side"
+cl_assert_eq "(none)|addon|1|0|0.0000,(none)|core|0|1|10.12,google|core|1|1|1.0000|1200.50,newsletter|core|1|0|0.0000" \
+	"$(q "$DB" "SELECT string_agg(concat_ws('|', source, product_group, leads, deals_won, conversion_rate, revenue_won), ','
+		ORDER BY source, product_group) FROM attribution.lead_funnel WHERE month = '2026-01-01'")" "lead funnel"
+q "$DB" "INSERT INTO attribution.targets (month, channel, product_group, leads_target, revenue_target, currency)
+	VALUES ('2026-01-01', 'Paid Search', 'core', 2, 2000, 'USD'), ('2026-02-01', 'Email', 'core', 5, NULL, NULL)"
+cl_assert_eq "first_touch|2|1|0.5000|2000|1200.50|0.6003,linear|2|1|0.5000|2000|600.25|0.3001" \
+	"$(q "$DB" "SELECT string_agg(concat_ws('|', model, leads_target, leads_actual, leads_attainment, revenue_target,
+		revenue_actual, revenue_attainment), ',' ORDER BY model) FROM attribution.plan_vs_fact
+		WHERE month = '2026-01-01' AND channel = 'Paid Search' AND product_group = 'core'")" "plan against fact"
+cl_assert_eq "first_touch|5|0|0.0000,linear|5|0|0.0000" \
+	"$(q "$DB" "SELECT string_agg(concat_ws('|', model, leads_target, leads_actual, leads_attainment), ',' ORDER BY model)
+		FROM attribution.plan_vs_fact WHERE month = '2026-02-01' AND channel = 'Email'")" "a target without facts"
+cl_assert_eq "linear|jan_news|600.25|0.500000000000|2|2|2,first_touch|jan_news|0|0|2|2|2" \
+	"$(q "$DB" "SELECT string_agg(concat_ws('|', model, campaign, attributed_revenue, attributed_deals, clicks, unique_clicks,
+		opens + 2, click_to_open_rate), ',' ORDER BY model DESC) FROM attribution.email_campaign_revenue")" \
+	"email campaigns by attributed revenue"
+cl_assert_eq "t" "$(q "$DB" "SELECT sum(value) = 1.25 AND count(*) = 3 FROM attribution.attribution_model_stats
+	WHERE window_from = '2026-01-01' AND window_to = '2026-01-31'")" "model stats of RUN1"
+cl_ok "the reporting views compute ROI, model comparison, funnel, plan against fact and email revenue"
+
 # --- the same output again: identical tables
 before=$(all_md5 "$DB")
 run_load "$tmp/$DB.ini" --run "$RUN1"
@@ -146,6 +179,14 @@ cl_assert_eq "2026-02-01 16:45:00.5" \
 	"$(q "$DB" "SELECT (created_at AT TIME ZONE 'UTC')::text FROM attribution.leads WHERE lead_id = 'L4'")" \
 	"fractional seconds"
 cl_assert_eq 5 "$(q "$DB" "SELECT count(*) FROM attribution.touches")" "touches after both runs"
+# exact windows: each window's fit is kept, a reload replaces only its own
+cl_assert_eq "2026-01-01|2026-01-31|3,2026-01-16|2026-02-14|2" \
+	"$(q "$DB" "SELECT string_agg(window_from || '|' || window_to || '|' || n, ',' ORDER BY window_from)
+		FROM (SELECT window_from, window_to, count(*) n FROM attribution.attribution_model_stats GROUP BY 1, 2) s")" \
+	"model stats of both windows"
+cl_assert_eq "$(table_md5 "$DB2" attribution_model_stats)" \
+	"$(table_md5 "$DB" attribution_model_stats "WHERE window_from = '2026-01-16'")" "the second window's stats"
+cl_assert_eq 2 "$(q "$DB" "SELECT count(*) FROM attribution.targets")" "targets are never touched by a load"
 cl_ok "an overlapping window replaces exactly its window; entities are upserted by key"
 
 # --- without --run: the newest complete output not yet loaded
@@ -182,7 +223,16 @@ cl_assert_eq 4 "$(q "$DB" "SET ROLE closedloop_reader; SELECT count(*) FROM attr
 	"closedloop_reader reads leads"
 cl_assert_eq 2 "$(q "$DB" "SET ROLE closedloop_reader; SELECT count(*) FROM etl.runs")" \
 	"closedloop_reader reads etl.runs"
+for v in channel_roi_monthly model_comparison_monthly lead_funnel plan_vs_fact email_campaign_revenue \
+	attribution_model_stats targets; do
+	q "$DB" "SET ROLE closedloop_reader; SELECT count(*) FROM attribution.$v" >/dev/null ||
+		cl_fail "closedloop_reader cannot read attribution.$v"
+done
 for stmt in "INSERT INTO attribution.leads (lead_id, source_system) VALUES ('X', 'x')" \
+	"INSERT INTO attribution.targets (month, channel) VALUES ('2026-03-01', 'Email')" \
+	"DELETE FROM attribution.attribution_model_stats" \
+	"TRUNCATE attribution.attribution_credit" \
+	"CREATE TABLE attribution.mine (x int)" \
 	"UPDATE attribution.attribution_daily SET revenue = 0" \
 	"DELETE FROM etl.runs" \
 	"SELECT count(*) FROM etl.schema_migrations"; do
@@ -193,7 +243,7 @@ for stmt in "INSERT INTO attribution.leads (lead_id, source_system) VALUES ('X',
 	[ "$prc" -ne 0 ] || cl_fail "closedloop_reader could run: $stmt"
 	grep -q "permission denied" "$tmp/role.log" || cl_fail "not a permission error for '$stmt': $(cat "$tmp/role.log")"
 done
-cl_ok "closedloop_reader can SELECT and cannot write"
+cl_ok "closedloop_reader can SELECT every table and view and cannot write"
 
 for db in "$DB" "$DB1" "$DB2"; do
 	quiet "DROP DATABASE IF EXISTS $db WITH (FORCE)"

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <ctype.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,8 +77,9 @@ next_line(const char *p)
 
 /*
  * model_columns reads the columns of one "### <name> — load: ..." section
- * of DATA_MODEL.md: either its "| # | column | ..." table or its
- * comma-separated paragraph, where "(...)" is an explanation.
+ * of DATA_MODEL.md: either its "| # | column | ..." table (which prose may
+ * precede) or its comma-separated paragraph, where "(...)" is an
+ * explanation.
  */
 static void
 model_columns(const char *doc, const LoadTable *t, ColumnList *out, char *heading, size_t hsize)
@@ -105,6 +107,17 @@ model_columns(const char *doc, const LoadTable *t, ColumnList *out, char *headin
 		p++;
 	}
 	assert_non_null(p);
+	if (*p != '|')
+	{
+		/* prose may explain the table before its column table: skip to that table */
+		const char *table = strstr(p, "\n| # |");
+		const char *next_heading = strstr(p, "\n#");
+
+		if (table != NULL && (next_heading == NULL || table < next_heading))
+		{
+			p = table + 1;
+		}
+	}
 	if (*p == '|')
 	{
 		/* | # | column | type | meaning |, then |---|, then rows */
@@ -175,6 +188,11 @@ test_load_catalog_matches_data_model(void **state)
 		{
 			(void) snprintf(expect, sizeof(expect), "load: window on `%s`", t->window_column);
 		}
+		else if (t->mode == LOAD_MODE_WINDOW_EXACT)
+		{
+			(void) snprintf(expect, sizeof(expect), "load: window_exact on (`%s`, `%s`)",
+							t->window_column, t->window_to_column);
+		}
 		else
 		{
 			size_t n = (size_t) snprintf(expect, sizeof(expect), "load: upsert on (");
@@ -196,29 +214,92 @@ test_load_catalog_matches_data_model(void **state)
 }
 
 /*
- * table_block returns the text of "CREATE TABLE attribution.<name>" up to
- * the end of the file (its indexes and comments follow it).
+ * table_block returns the text after the last "CREATE TABLE
+ * attribution.<name>" of the migrations up to their end (its indexes and
+ * comments follow it): a later migration may recreate a table (004
+ * partitions attribution_credit), and the last definition is the one that
+ * counts.
  */
 static const char *
 table_block(const char *sql, const char *name)
 {
 	char marker[128];
 	const char *p;
+	const char *last = NULL;
 
 	(void) snprintf(marker, sizeof(marker), "CREATE TABLE attribution.%s\n(\n", name);
-	p = strstr(sql, marker);
-	if (p == NULL)
+	for (p = strstr(sql, marker); p != NULL; p = strstr(p + 1, marker))
 	{
-		fail_msg("sql/002_attribution.sql does not create attribution.%s", name);
+		last = p;
 	}
-	return p + strlen(marker);
+	if (last == NULL)
+	{
+		fail_msg("no migration in sql/ creates attribution.%s", name);
+	}
+	return last + strlen(marker);
+}
+
+static int
+compare_names(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
+/*
+ * read_migrations returns the text of every sql/NNN_*.sql file in version
+ * (name) order, ALLOCATED; the caller frees it with free().
+ */
+static char *
+read_migrations(void)
+{
+	char *dir = ts_source_path("sql");
+	DIR *d = opendir(dir);
+	char *names[64];
+	size_t count = 0;
+	char *all = NULL;
+	size_t len = 0;
+	struct dirent *e;
+
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL)
+	{
+		size_t n = strlen(e->d_name);
+
+		if (isdigit((unsigned char) e->d_name[0]) && n > 4 && strcmp(e->d_name + n - 4, ".sql") == 0)
+		{
+			assert_true(count < 64);
+			names[count] = strdup(e->d_name);
+			assert_non_null(names[count]);
+			count++;
+		}
+	}
+	(void) closedir(d);
+	qsort(names, count, sizeof(names[0]), compare_names);
+	for (size_t i = 0; i < count; i++)
+	{
+		char path[1024];
+		size_t flen = 0;
+		char *text = NULL;
+
+		(void) snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		text = ts_read_file(path, &flen);
+		all = realloc(all, len + flen + 1);
+		assert_non_null(all);
+		memcpy(all + len, text, flen);
+		len += flen;
+		all[len] = '\0';
+		free(text);
+		free(names[i]);
+	}
+	free(dir);
+	assert_non_null(all);
+	return all;
 }
 
 static void
 test_load_catalog_matches_migration(void **state)
 {
-	char *path = ts_source_path("sql/002_attribution.sql");
-	char *sql = ts_read_file(path, NULL);
+	char *sql = read_migrations();
 
 	(void) state;
 	for (size_t i = 0; i < load_catalog_count; i++)
@@ -242,7 +323,7 @@ test_load_catalog_matches_migration(void **state)
 			add_column(&cols, p + 1, (size_t) (end - p - 1));
 			p = next_line(p);
 		}
-		assert_same_columns(&cols, t, "sql/002_attribution.sql");
+		assert_same_columns(&cols, t, "sql/");
 
 		if (t->mode == LOAD_MODE_UPSERT)
 		{
@@ -266,13 +347,13 @@ test_load_catalog_matches_migration(void **state)
 		}
 		if (strstr(p, want) == NULL)
 		{
-			fail_msg("sql/002_attribution.sql: attribution.%s lacks \"%s\"", t->name, want);
+			fail_msg("sql/: attribution.%s lacks \"%s\"", t->name, want);
 		}
 		/* every table and column is commented for BI tools */
 		(void) snprintf(want, sizeof(want), "COMMENT ON TABLE attribution.%s IS", t->name);
 		if (strstr(sql, want) == NULL)
 		{
-			fail_msg("sql/002_attribution.sql: no %s", want);
+			fail_msg("sql/: no %s", want);
 		}
 		for (size_t c = 0; t->columns[c] != NULL; c++)
 		{
@@ -280,12 +361,11 @@ test_load_catalog_matches_migration(void **state)
 							t->name, t->columns[c]);
 			if (strstr(sql, want) == NULL)
 			{
-				fail_msg("sql/002_attribution.sql: no %s", want);
+				fail_msg("sql/: no %s", want);
 			}
 		}
 	}
 	free(sql);
-	free(path);
 }
 
 static void
@@ -299,11 +379,27 @@ test_load_catalog_is_consistent(void **state)
 		const LoadTable *t = &load_catalog[i];
 
 		assert_ptr_equal(catalog_find(t->name), t);
-		if (t->mode == LOAD_MODE_WINDOW)
+		if (t->mode == LOAD_MODE_WINDOW_EXACT)
+		{
+			size_t found = 0;
+
+			assert_non_null(t->window_column);
+			assert_non_null(t->window_to_column);
+			assert_null(t->key_columns);
+			assert_false(t->monthly_partitions);
+			for (size_t c = 0; t->columns[c] != NULL; c++)
+			{
+				found += strcmp(t->columns[c], t->window_column) == 0 ||
+						 strcmp(t->columns[c], t->window_to_column) == 0;
+			}
+			assert_int_equal(found, 2);
+		}
+		else if (t->mode == LOAD_MODE_WINDOW)
 		{
 			bool found = false;
 
 			assert_non_null(t->window_column);
+			assert_null(t->window_to_column);
 			assert_null(t->key_columns);
 			for (size_t c = 0; t->columns[c] != NULL; c++)
 			{
@@ -314,6 +410,7 @@ test_load_catalog_is_consistent(void **state)
 		else
 		{
 			assert_null(t->window_column);
+			assert_false(t->monthly_partitions);
 			assert_true(catalog_column_count(t->key_columns) > 0);
 			for (size_t k = 0; t->key_columns[k] != NULL; k++)
 			{
@@ -327,16 +424,22 @@ test_load_catalog_is_consistent(void **state)
 			}
 		}
 	}
-	assert_null(catalog_find("attribution_model_stats"));
+	assert_int_equal(catalog_find("attribution_model_stats")->mode, LOAD_MODE_WINDOW_EXACT);
+	assert_true(catalog_find("attribution_credit")->monthly_partitions);
+	assert_null(catalog_find("email_campaign_stats"));
 	assert_null(catalog_find(NULL));
 	assert_true(load_mode_parse("window", &mode));
 	assert_int_equal(mode, LOAD_MODE_WINDOW);
 	assert_true(load_mode_parse("upsert", &mode));
 	assert_int_equal(mode, LOAD_MODE_UPSERT);
+	assert_true(load_mode_parse("window_exact", &mode));
+	assert_int_equal(mode, LOAD_MODE_WINDOW_EXACT);
 	assert_false(load_mode_parse("Window", &mode));
+	assert_false(load_mode_parse("window_", &mode));
 	assert_false(load_mode_parse(NULL, &mode));
 	assert_string_equal(load_mode_name(LOAD_MODE_WINDOW), "window");
 	assert_string_equal(load_mode_name(LOAD_MODE_UPSERT), "upsert");
+	assert_string_equal(load_mode_name(LOAD_MODE_WINDOW_EXACT), "window_exact");
 }
 
 int

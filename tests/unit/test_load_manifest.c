@@ -134,6 +134,8 @@ test_load_manifest_rejects_invalid(void **state)
 		{ "\"rows\": 0", "\"rows\": \"many\"" },
 		{ "\"load\": \"upsert\"", "\"load\": \"window\"" },                  /* wrong mode */
 		{ "\"load\": \"upsert\"", "\"load\": \"append\"" },
+		{ "\"load\": \"upsert\"", "\"load\": \"window_exact\"" },           /* wrong mode */
+		{ "\"load\": \"window\"", "\"load\": \"window_exact\"" },
 		{ "\"load\": \"upsert\"", "\"mode\": \"upsert\"" },
 		{ "\"sha256\": \"e3b0", "\"sha256\": \"x3b0" },
 		{ "\"tables\": [", "\"tables\": [], \"x\": [" },
