@@ -83,6 +83,7 @@ struct StagingWriter
 	int64_t rows;
 	uint64_t clock;             /* use counter for closing idle files */
 	int open_files;
+	int max_open;               /* 0: STAGING_MAX_OPEN */
 	bool failed;                /* an I/O failure happened: never commit */
 	bool committed;
 };
@@ -690,7 +691,8 @@ staging_partition_open(StagingWriter *w, StagingPartition *p, bool create)
 	p->last_use = ++w->clock;
 	if (p->fp != NULL)
 		return true;
-	if (w->open_files >= STAGING_MAX_OPEN && !staging_park_idle(w))
+	if (w->open_files >= (w->max_open > 0 ? w->max_open : STAGING_MAX_OPEN) &&
+		!staging_park_idle(w))
 		return false;   /* errors have already been logged */
 	if (create)
 		fd = open(p->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -974,6 +976,115 @@ int64_t
 staging_writer_rows(const StagingWriter *w)
 {
 	return w->rows;
+}
+
+
+/*
+ * staging_writer_limit_files: see staging.h.
+ */
+void
+staging_writer_limit_files(StagingWriter *w, int max_open)
+{
+	w->max_open = max_open > 0 ? max_open : 0;
+}
+
+
+/*
+ * staging_copy_partition appends the bytes of src's partition sp to dst's
+ * partition of the same date, updating the checksum and counts exactly as
+ * if dst had written the rows itself. sp's file is closed first so that
+ * every byte it holds is on disk.
+ */
+static bool
+staging_copy_partition(StagingWriter *dst, StagingWriter *src, StagingPartition *sp)
+{
+	StagingPartition *dp;
+	FILE *in = NULL;
+	char buf[65536];
+	char eb[128];
+	int64_t copied = 0;
+	size_t n;
+	bool ok = false;
+
+	if (!staging_partition_close(src, sp))
+		return false;   /* errors have already been logged */
+	dp = staging_partition_get(dst, sp->date);
+	if (dp == NULL || !staging_partition_open(dst, dp, false))
+		return false;   /* errors have already been logged */
+	in = fopen(sp->tmp_path, "rb");
+	if (in == NULL)
+	{
+		log_error("cannot open %s: %s", sp->tmp_path, staging_strerror(errno, eb, sizeof(eb)));
+		goto cleanup;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+	{
+		if (fwrite(buf, 1, n, dp->fp) != n)
+		{
+			log_error("cannot write %s: %s", dp->tmp_path, staging_strerror(errno, eb, sizeof(eb)));
+			goto cleanup;
+		}
+		sha256_update(&dp->sha, buf, n);
+		copied += (int64_t) n;
+	}
+	if (ferror(in) || copied != sp->bytes)
+	{
+		log_error("cannot read %s: %lld of %lld bytes", sp->tmp_path, (long long) copied,
+				  (long long) sp->bytes);
+		goto cleanup;
+	}
+	dp->bytes += copied;
+	dp->rows += sp->rows;
+	dst->rows += sp->rows;
+	ok = true;
+
+cleanup:
+	if (in != NULL)
+		(void) fclose(in);
+	if (!ok)
+		dst->failed = true;
+	return ok;
+}
+
+
+/*
+ * staging_writer_append: see staging.h. The source's files are unlinked
+ * but their directories are left alone: another writer may be about to
+ * create a file in them.
+ */
+bool
+staging_writer_append(StagingWriter *dst, StagingWriter *src)
+{
+	bool ok = true;
+
+	if (dst->row_open || src->row_open || dst->committed || src->committed ||
+		strcmp(dst->entity, src->entity) != 0)
+	{
+		log_error("BUG: staging_writer_append %s into %s in a wrong state", src->entity,
+				  dst->entity);
+		return false;
+	}
+	if (dst->failed || src->failed)
+		ok = false;
+	for (size_t i = 0; i < src->nparts; i++)
+	{
+		StagingPartition *sp = src->parts[i];
+
+		if (ok && sp->rows > 0 && !staging_copy_partition(dst, src, sp))
+			ok = false;     /* errors have already been logged */
+		if (sp->fp != NULL)
+			(void) staging_partition_close(src, sp);
+		(void) unlink(sp->tmp_path);
+		staging_partition_free(sp);
+	}
+	src->nparts = 0;
+	src->rows = 0;
+	if (!ok)
+	{
+		dst->failed = true;
+		src->failed = true;
+	}
+	return ok;
 }
 
 /*

@@ -80,6 +80,24 @@ bool staging_writer_rewind(StagingWriter *w);
 int64_t staging_writer_rows(const StagingWriter *w);
 
 /*
+ * staging_writer_limit_files caps the data files w keeps open at once
+ * (0: the default); idle partitions are closed and reopened as needed.
+ * Writers that exist many at a time (one per stream fetched in parallel)
+ * keep few.
+ */
+void staging_writer_limit_files(StagingWriter *w, int max_open);
+
+/*
+ * staging_writer_append moves every row of src to the end of dst, the
+ * same entity's writer of another run id: partition by partition, in
+ * date order, each partition's rows in the order src wrote them. src must
+ * be uncommitted; it is left empty (its files removed) and usable. Marks
+ * of either writer are not carried over. On an I/O error both writers are
+ * failed (they will not commit) and false is returned (logged).
+ */
+bool staging_writer_append(StagingWriter *dst, StagingWriter *src);
+
+/*
  * staging_writer_commit fsyncs and renames every partition's data file,
  * then writes its manifest (watermark may be NULL). With no rows at all it
  * writes one empty partition on commit_date_if_empty (>= 0) so that a

@@ -8,6 +8,11 @@
  * to the mark, so a page is never written twice. An expired token
  * (HTTP_VERDICT_REAUTH) is refreshed once per page. The staging files are
  * committed only when every stream succeeded.
+ *
+ * Streams a vendor marks parallel are fetched by a bounded pool of worker
+ * threads, one HTTP connection each, at most SourceRun.max_connections;
+ * a 429 halves the requests allowed in flight, successes raise it again
+ * (source.h says what this asks of the vendor).
  */
 #ifndef CL_ENGINE_H
 #define CL_ENGINE_H

@@ -30,6 +30,32 @@ oauth_token_reset(OAuthToken *tok)
 	free(tok->access_token);
 	tok->access_token = NULL;
 	tok->expires_at = 0;
+	free(tok->instance_url);
+	tok->instance_url = NULL;
+	free(tok->refresh_token);
+	tok->refresh_token = NULL;
+}
+
+
+/*
+ * keep_optional copies the optional string member key of doc into *slot
+ * (replacing it; NULL when absent or equal to same). false: out of memory.
+ */
+static bool
+keep_optional(const JsonValue *doc, const char *key, const char *same, char **slot)
+{
+	const char *v = json_string(json_member(doc, key));
+	char *copy = NULL;
+
+	if (v != NULL && v[0] != '\0' && (same == NULL || strcmp(v, same) != 0))
+	{
+		copy = strdup(v);
+		if (copy == NULL)
+			return false;
+	}
+	free(*slot);
+	*slot = copy;
+	return true;
 }
 
 
@@ -150,6 +176,15 @@ oauth_refresh(HttpClient *http, const OAuthGrant *g, OAuthToken *tok,
 	oauth_token_reset(tok);
 	tok->access_token = copy;
 	copy = NULL;
+	if (!keep_optional(doc, "instance_url", NULL, &tok->instance_url) ||
+		!keep_optional(doc, "refresh_token", g->refresh_token, &tok->refresh_token))
+	{
+		log_error("%s: out of memory keeping the token response", g->vendor);
+		*err = CL_ERR_INTERNAL;
+		goto cleanup;
+	}
+	if (tok->refresh_token != NULL)
+		log_register_secret(tok->refresh_token);
 	tok->expires_at = expires_in > 0 ? time_now() + expires_in * CL_USEC_PER_SEC : 0;
 	tok->refreshes++;
 	log_debug("%s: access token refreshed (expires in %lld s)", g->vendor,

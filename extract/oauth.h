@@ -27,6 +27,10 @@ typedef struct OAuthToken
 	char *access_token;         /* owned; registered with the log masker */
 	ClTime expires_at;          /* 0: the server named no lifetime */
 	int refreshes;              /* how many grants this run made */
+	char *instance_url;         /* owned or NULL: Salesforce's API host */
+	char *refresh_token;        /* owned or NULL: a new refresh token when
+								 * the server rotated it (differs from the
+								 * grant's); registered with the log masker */
 } OAuthToken;
 
 /* Refresh this long before the announced expiry, so that a page started
@@ -41,6 +45,8 @@ bool oauth_token_fresh(const OAuthToken *tok, ClTime now);
  * oauth_refresh POSTs the form grant_type=refresh_token, client_id,
  * client_secret, refresh_token to g->token_url and keeps the access_token
  * (and expires_in) of the JSON answer in *tok, replacing an older token.
+ * The optional instance_url and a rotated refresh_token of the answer are
+ * kept too (tok->refresh_token stays NULL when it equals the grant's).
  * A refusal by the endpoint (400/401: invalid_grant, invalid_client) is
  * CL_ERR_CONFIG with the endpoint's error and description; an answer
  * without access_token is CL_ERR_DATA; transport failures are classified

@@ -8,7 +8,9 @@
 
 const SourceVendor *const source_vendors[] = {
 	&vendor_hubspot,
+	&vendor_salesforce,
 	&vendor_google_ads,
+	&vendor_meta,
 	&vendor_mailchimp,
 	NULL
 };

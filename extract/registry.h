@@ -9,7 +9,9 @@
 #include "source.h"
 
 extern const SourceVendor vendor_hubspot;
+extern const SourceVendor vendor_salesforce;
 extern const SourceVendor vendor_google_ads;
+extern const SourceVendor vendor_meta;
 extern const SourceVendor vendor_mailchimp;
 
 /* Every vendor, NULL-terminated, in the order runs process them. */

@@ -14,8 +14,20 @@
  * one has been fetched completely, so a vendor can derive later streams
  * from earlier records (HubSpot deal stages before deals, Mailchimp
  * campaigns before their activity). Each stream carries all of its own
- * state (SourceStream.data), so a later engine may fetch several streams at
- * once without changing the vendors.
+ * state (SourceStream.data), so the engine may fetch several at once.
+ *
+ * Parallel streams: when open() sets run->max_connections above 1, the
+ * engine collects the consecutive streams next_stream marks parallel
+ * (without fetching any of them in between, so none may depend on
+ * another's records) and fetches them on up to max_connections worker
+ * threads, each with its own HTTP connection. For such streams the
+ * vendor's authenticate, build_request and map_record run concurrently:
+ * they may change only state reached through stream->data (one stream's
+ * own) and must guard anything else they share. Each parallel stream gets
+ * a SourceRun of its own (own writers, dropped count, HTTP client) whose
+ * rows are appended to the run's writers in the order next_stream handed
+ * the streams out, so the staged files do not depend on thread timing.
+ * replace_stream is not offered for parallel streams.
  */
 #ifndef CL_SOURCE_H
 #define CL_SOURCE_H
@@ -65,8 +77,17 @@ typedef struct SourceStream
 	SourcePaging paging;
 	const char *record_path;    /* JsonStream record path: "results[]" */
 	const char *cursor_path;    /* CURSOR: "paging.next.after" */
+	const char *more_path;      /* CURSOR, optional: the stream ends unless
+								 * this member is present, even with a cursor
+								 * (Meta Graph sends paging.cursors.after on
+								 * its last page too, paging.next only when
+								 * another page follows) */
 	const char *total_path;     /* OFFSET: "total_items" */
 	const void *data;           /* the vendor's: which customer, campaign */
+	bool parallel;              /* may be fetched at the same time as the
+								 * other parallel streams next_stream hands
+								 * out before the next sequential one (see
+								 * SourceRun.max_connections) */
 } SourceStream;
 
 /* Where a page starts. Strings are borrowed from the engine. */
@@ -125,6 +146,9 @@ typedef struct SourceRun
 	StagingWriter *writer[SOURCE_MAX_ENTITIES];     /* owned */
 	int64_t dropped;            /* records the mappers skipped (they log why) */
 	int64_t dropped_mark;       /* dropped at the last source_run_mark() */
+	int max_connections;        /* set by open(): above 1, runs of parallel
+								 * streams are fetched over up to this many
+								 * connections (engine.h) */
 } SourceRun;
 
 struct SourceVendor
@@ -187,6 +211,32 @@ struct SourceVendor
 	 * the failure than the HTTP class, or CL_OK to keep that.
 	 */
 	ClError (*explain_error)(const HttpResponse *resp, char *msg, size_t msgsize);
+
+	/*
+	 * Optional: response headers the vendor reads (at most 4, NULL-
+	 * terminated), captured into HttpResponse.rate_headers in this order,
+	 * and a check of every successful page's response (Salesforce's
+	 * Sforce-Limit-Info quota). A false return stops the run with *err.
+	 */
+	const char *const *response_headers;
+	bool (*check_response)(void *state, SourceRun *run, const HttpResponse *resp,
+						   ClError *err);
+
+	/*
+	 * Optional: the first page of stream failed with err. Returning true
+	 * means the vendor has queued replacement streams (the same query over
+	 * halves of its window, after a Salesforce QUERY_TIMEOUT) that
+	 * next_stream will hand out; the engine then drops this stream, whose
+	 * first page wrote nothing, and goes on.
+	 */
+	bool (*replace_stream)(void *state, const SourceStream *stream, ClError err);
+
+	/*
+	 * Optional: called once the run's staging files are committed (never
+	 * on --dry-run or failure): the place to save watermarks, so that a
+	 * failed run repeats its window instead of skipping it.
+	 */
+	bool (*after_commit)(void *state, SourceRun *run, ClError *err);
 };
 
 /*

@@ -3,10 +3,18 @@
  * docs/vendors/google_ads.md.
  *
  * One stream per customer: POST {base_url}/{api_version}/customers/{cid}/
- * googleAds:searchStream with a GAQL query for the window's daily campaign
- * metrics. The body is a JSON array of batches ({"results":[...]}), parsed
- * row by row; an error can arrive as a batch of its own after others.
- * Rows become `spend`, partitioned by segments.date.
+ * googleAds:searchStream with a GAQL query for the window's daily metrics
+ * at campaign, ad group or ad level. The body is a JSON array of batches
+ * ({"results":[...]}), parsed row by row; an error can arrive as a batch
+ * of its own after others. Rows become `spend`, partitioned by
+ * segments.date. With customer_ids = all, a first stream asks
+ * customers:listAccessibleCustomers which customers there are.
+ *
+ * Each row carries the utm source, medium and campaign that the clicks it
+ * paid for carry: read from the final URL suffix or tracking template of
+ * the ad, ad group, campaign or account (the most specific one that sets
+ * the tag with a value that can be resolved), else the account's
+ * configured fallback, else utm_source/utm_medium and the campaign name.
  *
  * The window defaults to [today - lookback_days, today - 1]: every run
  * re-pulls the recent days the platform may still restate.
@@ -20,8 +28,28 @@
 #include "record.h"
 #include "registry.h"
 #include "source.h"
+#include "urlquery.h"
 
 #define GOOGLE_ADS_MAX_CUSTOMERS 64
+
+/* SourceStream.kind of the customers:listAccessibleCustomers stream; the
+ * searchStream of customer i has kind i. */
+#define GOOGLE_ADS_LIST_STREAM (-1)
+
+typedef enum GoogleAdsLevel
+{
+	GOOGLE_ADS_LEVEL_CAMPAIGN,
+	GOOGLE_ADS_LEVEL_AD_GROUP,
+	GOOGLE_ADS_LEVEL_AD
+} GoogleAdsLevel;
+
+/* A per-account fallback of source and medium ([ads.google_ads] account_utm). */
+typedef struct GoogleAdsUtm
+{
+	char customer[32];
+	char source[64];
+	char medium[64];
+} GoogleAdsUtm;
 
 typedef struct GoogleAds
 {
@@ -36,7 +64,13 @@ typedef struct GoogleAds
 	OAuthToken access;
 	const char *utm_source;
 	const char *utm_medium;
-	char query[512];            /* the GAQL of the window */
+	GoogleAdsUtm account_utm[GOOGLE_ADS_MAX_CUSTOMERS];
+	int naccount_utm;
+	GoogleAdsLevel level;
+	bool discover;              /* customer_ids = all */
+	bool listed;                /* the list stream was handed out */
+	int64_t retry_delay_cap_ms; /* longest retryDelay waited for */
+	char query[1024];           /* the GAQL of the window */
 	int next;                   /* next customer to hand out */
 	int64_t dropped_before;     /* run->dropped when the stream started */
 } GoogleAds;
@@ -88,6 +122,11 @@ parse_customers(GoogleAds *ga, const char *list, ClError *err)
 {
 	const char *p = list;
 
+	if (strcmp(list, "all") == 0)
+	{
+		ga->discover = true;
+		return true;
+	}
 	while (*p != '\0')
 	{
 		size_t len = strcspn(p, ",");
@@ -117,6 +156,106 @@ parse_customers(GoogleAds *ga, const char *list, ClError *err)
 
 
 /*
+ * copy_part copies [s, s + len) into out (outsize bytes); false when it
+ * is empty or does not fit.
+ */
+static bool
+copy_part(const char *s, size_t len, char *out, size_t outsize)
+{
+	if (len == 0 || len >= outsize)
+		return false;
+	memcpy(out, s, len);
+	out[len] = '\0';
+	return true;
+}
+
+
+/*
+ * parse_account_utm reads account_utm: "<customer>=<source>/<medium>"
+ * items, the fallbacks of accounts whose ads do not tag their links.
+ */
+static bool
+parse_account_utm(GoogleAds *ga, const char *list, ClError *err)
+{
+	const char *p = list;
+
+	while (p != NULL && *p != '\0')
+	{
+		size_t len = strcspn(p, ",");
+		const char *eq = memchr(p, '=', len);
+		const char *slash = eq != NULL ? memchr(eq, '/', len - (size_t) (eq - p)) : NULL;
+		GoogleAdsUtm *u = &ga->account_utm[ga->naccount_utm];
+
+		if (ga->naccount_utm == GOOGLE_ADS_MAX_CUSTOMERS || eq == NULL || slash == NULL ||
+			!customer_digits(p, (size_t) (eq - p), u->customer, sizeof(u->customer)) ||
+			!copy_part(eq + 1, (size_t) (slash - eq - 1), u->source, sizeof(u->source)) ||
+			!copy_part(slash + 1, len - (size_t) (slash - p) - 1, u->medium, sizeof(u->medium)))
+		{
+			log_error("google_ads: [ads.google_ads] account_utm: \"%.*s\" is not "
+					  "<customer id>=<source>/<medium> (at most %d of them)", (int) len, p,
+					  GOOGLE_ADS_MAX_CUSTOMERS);
+			*err = CL_ERR_CONFIG;
+			return false;
+		}
+		ga->naccount_utm++;
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return true;
+}
+
+
+/*
+ * write_query writes the GAQL of the window at the configured level. The
+ * tracking templates and final URL suffixes of every level above the rows
+ * come along, so that the utm tags can be read from the most specific one.
+ */
+static bool
+write_query(GoogleAds *ga, const SourceRun *run, ClError *err)
+{
+	char from[CL_DATE_BUFSIZE];
+	char to[CL_DATE_BUFSIZE];
+	const char *fields;
+	const char *resource;
+	int n;
+
+	switch (ga->level)
+	{
+		case GOOGLE_ADS_LEVEL_AD_GROUP:
+			fields = ", ad_group.id, ad_group.name, ad_group.tracking_url_template, "
+				"ad_group.final_url_suffix";
+			resource = "ad_group";
+			break;
+		case GOOGLE_ADS_LEVEL_AD:
+			fields = ", ad_group.id, ad_group.name, ad_group.tracking_url_template, "
+				"ad_group.final_url_suffix, ad_group_ad.ad.id, "
+				"ad_group_ad.ad.tracking_url_template, ad_group_ad.ad.final_url_suffix";
+			resource = "ad_group_ad";
+			break;
+		default:
+			fields = "";
+			resource = "campaign";
+			break;
+	}
+	n = snprintf(ga->query, sizeof(ga->query),
+				 "SELECT customer.id, customer.currency_code, customer.tracking_url_template, "
+				 "customer.final_url_suffix, campaign.id, campaign.name, "
+				 "campaign.tracking_url_template, campaign.final_url_suffix%s, "
+				 "metrics.cost_micros, metrics.clicks, metrics.impressions, segments.date "
+				 "FROM %s WHERE segments.date BETWEEN '%s' AND '%s'", fields, resource,
+				 date_format(run->window.from, from), date_format(run->window.to, to));
+	if (n < 0 || (size_t) n >= sizeof(ga->query))
+	{
+		log_error("BUG: google_ads query does not fit");
+		*err = CL_ERR_INTERNAL;
+		return false;
+	}
+	return true;
+}
+
+
+/*
  * google_ads_open reads [ads.google_ads], the window, and writes the GAQL
  * query once for all customers.
  */
@@ -126,10 +265,8 @@ google_ads_open(SourceRun *run, void **state, ClError *err)
 	GoogleAds *ga = calloc(1, sizeof(GoogleAds));
 	const char *customers;
 	const char *login;
+	const char *level;
 	int64_t lookback;
-	char from[CL_DATE_BUFSIZE];
-	char to[CL_DATE_BUFSIZE];
-	int n;
 
 	*state = ga;
 	if (ga == NULL)
@@ -179,6 +316,26 @@ google_ads_open(SourceRun *run, void **state, ClError *err)
 		*err = CL_ERR_CONFIG;
 		return false;
 	}
+	if (!parse_account_utm(ga, source_config_text(run, "account_utm"), err))
+	{
+		/* errors have already been logged */
+		return false;
+	}
+	level = source_config_text(run, "level");
+	if (level == NULL || strcmp(level, "campaign") == 0)
+		ga->level = GOOGLE_ADS_LEVEL_CAMPAIGN;
+	else if (strcmp(level, "ad_group") == 0)
+		ga->level = GOOGLE_ADS_LEVEL_AD_GROUP;
+	else if (strcmp(level, "ad") == 0)
+		ga->level = GOOGLE_ADS_LEVEL_AD;
+	else
+	{
+		log_error("google_ads: [ads.google_ads] level = %s: use campaign, ad_group or ad", level);
+		*err = CL_ERR_CONFIG;
+		return false;
+	}
+	ga->retry_delay_cap_ms = config_get_int(run->cfg, run->vendor->section,
+											"retry_delay_cap_seconds") * 1000;
 
 	/* Yesterday is the last complete day; lookback 0 still re-pulls it. */
 	lookback = config_get_int(run->cfg, run->vendor->section, "lookback_days");
@@ -189,18 +346,7 @@ google_ads_open(SourceRun *run, void **state, ClError *err)
 		/* errors have already been logged */
 		return false;
 	}
-	n = snprintf(ga->query, sizeof(ga->query),
-				 "SELECT customer.id, customer.currency_code, campaign.id, campaign.name, "
-				 "metrics.cost_micros, metrics.clicks, metrics.impressions, segments.date "
-				 "FROM campaign WHERE segments.date BETWEEN '%s' AND '%s'",
-				 date_format(run->window.from, from), date_format(run->window.to, to));
-	if (n < 0 || (size_t) n >= sizeof(ga->query))
-	{
-		log_error("BUG: google_ads query does not fit");
-		*err = CL_ERR_INTERNAL;
-		return false;
-	}
-	return true;
+	return write_query(ga, run, err);
 }
 
 
@@ -245,9 +391,24 @@ google_ads_next_stream(void *state, SourceRun *run, SourceStream *stream,
 	GoogleAds *ga = state;
 
 	(void) err;
+	if (ga->discover && !ga->listed)
+	{
+		ga->listed = true;
+		*more = true;
+		stream->kind = GOOGLE_ADS_LIST_STREAM;
+		stream->name = "customers";
+		stream->entities = "-";
+		stream->paging = SOURCE_PAGING_NONE;
+		stream->record_path = "resourceNames[]";
+		(void) snprintf(stream->label, sizeof(stream->label), "accessible customers");
+		return true;
+	}
 	log_dropped(ga, run);
 	if (ga->next >= ga->ncustomers)
 	{
+		if (ga->discover && ga->ncustomers == 0)
+			log_warn("google_ads: customers:listAccessibleCustomers named no customer: "
+					 "nothing to extract");
 		*more = false;
 		return true;
 	}
@@ -283,6 +444,20 @@ google_ads_build_request(void *state, const SourceStream *stream,
 		*err = CL_ERR_INTERNAL;
 		return false;
 	}
+	if (stream->kind == GOOGLE_ADS_LIST_STREAM)
+	{
+		/* the customers the credentials reach directly; no login-customer-id */
+		tb_printf(&req->url, "%s/%s/customers:listAccessibleCustomers", ga->base_url,
+				  ga->api_version);
+		if (!source_request_header(req, "Authorization: Bearer %s", ga->access.access_token) ||
+			!source_request_header(req, "developer-token: %s", ga->developer_token) ||
+			!source_request_header(req, "Accept: application/json"))
+		{
+			*err = CL_ERR_INTERNAL;
+			return false;
+		}
+		return true;
+	}
 	req->method = "POST";
 	tb_printf(&req->url, "%s/%s/customers/%s/googleAds:searchStream", ga->base_url,
 			  ga->api_version, cid);
@@ -304,6 +479,163 @@ google_ads_build_request(void *state, const SourceStream *stream,
 
 
 /*
+ * map_customer keeps one customer of customers:listAccessibleCustomers
+ * ("customers/1234567890"), once: a retried attempt maps it again.
+ */
+static bool
+map_customer(GoogleAds *ga, const JsonValue *record, ClError *err)
+{
+	const char *name = json_string(record);
+	char cid[32];
+
+	if (name == NULL || strncmp(name, "customers/", 10) != 0 ||
+		!customer_digits(name + 10, strlen(name + 10), cid, sizeof(cid)))
+	{
+		log_error("google_ads accessible customers: \"%s\" is not a customer resource name",
+				  name != NULL ? name : "(not a string)");
+		*err = CL_ERR_DATA;
+		return false;
+	}
+	for (int i = 0; i < ga->ncustomers; i++)
+	{
+		if (strcmp(ga->customers[i], cid) == 0)
+			return true;
+	}
+	if (ga->ncustomers == GOOGLE_ADS_MAX_CUSTOMERS)
+	{
+		log_error("google_ads: more than %d accessible customers; list the ones to extract "
+				  "in [ads.google_ads] customer_ids", GOOGLE_ADS_MAX_CUSTOMERS);
+		*err = CL_ERR_CONFIG;
+		return false;
+	}
+	(void) snprintf(ga->customers[ga->ncustomers++], sizeof(ga->customers[0]), "%s", cid);
+	return true;
+}
+
+
+/* The ids a ValueTrack parameter of a utm value may stand for. */
+typedef struct RowIds
+{
+	const char *campaign;
+	const char *ad_group;
+	const char *ad;
+} RowIds;
+
+
+/*
+ * valuetrack_expand writes value into out with the ValueTrack parameters
+ * that name ids of the row ({campaignid}, {adgroupid}, {creative})
+ * replaced. Any other {...} (a custom parameter, {keyword}) has no value
+ * known here: false, and the value is not used.
+ */
+static bool
+valuetrack_expand(const char *value, const RowIds *ids, char *out, size_t outsize)
+{
+	size_t n = 0;
+
+	while (*value != '\0')
+	{
+		const char *sub = NULL;
+		size_t len;
+
+		if (*value != '{')
+		{
+			if (n + 1 >= outsize)
+				return false;
+			out[n++] = *value++;
+			continue;
+		}
+		len = strcspn(value, "}");
+		if (value[len] != '}')
+			return false;
+		if (len == 11 && strncmp(value, "{campaignid", 11) == 0)
+			sub = ids->campaign;
+		else if (len == 10 && strncmp(value, "{adgroupid", 10) == 0)
+			sub = ids->ad_group;
+		else if (len == 9 && strncmp(value, "{creative", 9) == 0)
+			sub = ids->ad;
+		if (sub == NULL || n + strlen(sub) >= outsize)
+			return false;
+		memcpy(out + n, sub, strlen(sub));
+		n += strlen(sub);
+		value += len + 1;
+	}
+	out[n] = '\0';
+	return n > 0;
+}
+
+
+/*
+ * utm_from_row finds the utm tag name in the row's final URL suffixes and
+ * tracking templates, most specific level first, and writes its resolved
+ * value into out. false when no level sets it to a usable value; *err is
+ * set (and logged) only when out of memory.
+ */
+static bool
+utm_from_row(const JsonValue *record, const RowIds *ids, const char *name, char *out,
+			 size_t outsize, bool *oom)
+{
+	static const char *const paths[] = {
+		"adGroupAd.ad.finalUrlSuffix", "adGroupAd.ad.trackingUrlTemplate",
+		"adGroup.finalUrlSuffix", "adGroup.trackingUrlTemplate",
+		"campaign.finalUrlSuffix", "campaign.trackingUrlTemplate",
+		"customer.finalUrlSuffix", "customer.trackingUrlTemplate",
+		NULL
+	};
+
+	*oom = false;
+	for (int i = 0; paths[i] != NULL; i++)
+	{
+		const char *text = text_nonempty(json_string(json_path(record, paths[i])));
+		char *url = NULL;
+		char *value = NULL;
+		bool found;
+		size_t n;
+
+		if (text == NULL)
+			continue;
+		/* a suffix is a bare query string ("utm_source=google&..."); a
+		 * template is a URL ("{lpurl}?utm_source=google&...") */
+		n = strlen(text) + 2;
+		url = malloc(n);
+		if (url == NULL)
+		{
+			*oom = true;
+			return false;
+		}
+		(void) snprintf(url, n, "%s%s", strstr(paths[i], "Suffix") != NULL ? "?" : "", text);
+		if (!url_query_param(url, name, &value))
+		{
+			free(url);
+			*oom = true;
+			return false;
+		}
+		found = value != NULL && valuetrack_expand(value, ids, out, outsize);
+		free(value);
+		free(url);
+		if (found)
+			return true;
+	}
+	return false;
+}
+
+
+/*
+ * account_fallback: the account_utm entry of customer, or NULL.
+ */
+static const GoogleAdsUtm *
+account_fallback(const GoogleAds *ga, const char *customer)
+{
+	for (int i = 0; i < ga->naccount_utm; i++)
+	{
+		if (strcmp(ga->account_utm[i].customer, customer) == 0)
+			return &ga->account_utm[i];
+	}
+	return NULL;
+}
+
+
+/*
  * google_ads_map_record turns one searchStream row into a spend row.
  * Checks run before anything is written, so a refused row leaves nothing.
  */
@@ -318,7 +650,15 @@ google_ads_map_record(void *state, SourceRun *run, const SourceStream *stream,
 	const char *campaign_id = text_nonempty(json_text(json_path(record, "campaign.id")));
 	const char *campaign_name = text_nonempty(json_string(json_path(record, "campaign.name")));
 	const char *currency = text_nonempty(json_string(json_path(record, "customer.currencyCode")));
-	char id[128];
+	const char *ad_group_id = text_nonempty(json_text(json_path(record, "adGroup.id")));
+	const char *ad_id = text_nonempty(json_text(json_path(record, "adGroupAd.ad.id")));
+	const GoogleAdsUtm *fallback;
+	RowIds ids;
+	char utm_source[128];
+	char utm_medium[128];
+	char utm_campaign[256];
+	bool oom = false;
+	char id[160];
 	RecordRef ref = { "google_ads", "searchStream row", id };
 	StagingWriter *w = source_run_writer(run, "spend");
 	ClDate date;
@@ -328,6 +668,8 @@ google_ads_map_record(void *state, SourceRun *run, const SourceStream *stream,
 	int64_t cost_minor;
 	JsonGen *g;
 
+	if (stream->kind == GOOGLE_ADS_LIST_STREAM)
+		return map_customer(ga, record, err);
 	if (w == NULL)
 	{
 		*err = CL_ERR_INTERNAL;
@@ -335,8 +677,10 @@ google_ads_map_record(void *state, SourceRun *run, const SourceStream *stream,
 	}
 	if (account == NULL)
 		account = cid;
-	(void) snprintf(id, sizeof(id), "customer %s campaign %s date %s", account,
+	(void) snprintf(id, sizeof(id), "customer %s campaign %s%s%s%s%s date %s", account,
 					campaign_id != NULL ? campaign_id : "?",
+					ad_group_id != NULL ? " ad group " : "", ad_group_id != NULL ? ad_group_id : "",
+					ad_id != NULL ? " ad " : "", ad_id != NULL ? ad_id : "",
 					date_text != NULL ? date_text : "?");
 	if (date_text == NULL || !date_parse(date_text, &date))
 	{
@@ -364,6 +708,38 @@ google_ads_map_record(void *state, SourceRun *run, const SourceStream *stream,
 		*err = CL_ERR_DATA;
 		return false;
 	}
+	if ((ga->level != GOOGLE_ADS_LEVEL_CAMPAIGN && ad_group_id == NULL) ||
+		(ga->level == GOOGLE_ADS_LEVEL_AD && ad_id == NULL))
+	{
+		record_error(&ref, ad_group_id == NULL ? "adGroup.id" : "adGroupAd.ad.id",
+					 "missing (the query at this level selects it)");
+		*err = CL_ERR_DATA;
+		return false;
+	}
+
+	/* the utm tags the paid clicks carry; what the ads do not tag comes
+	 * from the account's fallback, then from the defaults */
+	ids.campaign = campaign_id;
+	ids.ad_group = ad_group_id;
+	ids.ad = ad_id;
+	fallback = account_fallback(ga, account);
+	if (!utm_from_row(record, &ids, "utm_source", utm_source, sizeof(utm_source), &oom) && !oom)
+		(void) snprintf(utm_source, sizeof(utm_source), "%s",
+						fallback != NULL ? fallback->source : ga->utm_source);
+	if (!oom && !utm_from_row(record, &ids, "utm_medium", utm_medium, sizeof(utm_medium), &oom) &&
+		!oom)
+		(void) snprintf(utm_medium, sizeof(utm_medium), "%s",
+						fallback != NULL ? fallback->medium : ga->utm_medium);
+	if (!oom && !utm_from_row(record, &ids, "utm_campaign", utm_campaign, sizeof(utm_campaign),
+							  &oom) && !oom)
+		(void) snprintf(utm_campaign, sizeof(utm_campaign), "%s",
+						campaign_name != NULL ? campaign_name : "");
+	if (oom)
+	{
+		log_error("google_ads: out of memory reading the utm tags of %s", id);
+		*err = CL_ERR_INTERNAL;
+		return false;
+	}
 	/* proto3 JSON leaves out zero values: an absent metric is 0 */
 	if (!record_int64(&ref, "metrics.costMicros", json_path(record, "metrics.costMicros"),
 					  true, &micros, err) ||
@@ -389,9 +765,13 @@ google_ads_map_record(void *state, SourceRun *run, const SourceStream *stream,
 	jgen_string(g, "account_id", account);
 	jgen_string(g, "campaign_id", campaign_id);
 	row_string(g, "campaign_name", campaign_name);
-	jgen_string(g, "source", ga->utm_source);
-	jgen_string(g, "medium", ga->utm_medium);
-	row_string(g, "campaign", campaign_name);
+	if (ga->level != GOOGLE_ADS_LEVEL_CAMPAIGN)
+		jgen_string(g, "adgroup_id", ad_group_id);
+	if (ga->level == GOOGLE_ADS_LEVEL_AD)
+		jgen_string(g, "ad_id", ad_id);
+	jgen_string(g, "source", utm_source);
+	jgen_string(g, "medium", utm_medium);
+	row_string(g, "campaign", utm_campaign);
 	jgen_int(g, "impressions", impressions);
 	jgen_int(g, "clicks", clicks);
 	jgen_int(g, "cost_minor", cost_minor);
@@ -560,6 +940,8 @@ google_ads_check_envelope(void *state, const SourceStream *stream,
 	TextBuf b;
 
 	(void) state;
+	if (stream->kind == GOOGLE_ADS_LIST_STREAM)
+		return true;
 	if (envelope == NULL || (envelope->type != JSON_ARRAY && google_error(envelope) == NULL))
 	{
 		log_error("google_ads %s: the searchStream answer is not an array of batches",
@@ -595,18 +977,19 @@ google_ads_check_envelope(void *state, const SourceStream *stream,
 
 /*
  * google_ads_classify: an expired token is refreshed; a quota error waits
- * for the retryDelay Google names (the retry budget decides whether that
- * is within this run).
+ * for the retryDelay Google names when it is within retry_delay_cap_seconds
+ * (and the retry budget decides whether that is within this run); a longer
+ * one fails at once, which google_ads_explain makes exit 75.
  */
 static HttpVerdict
 google_ads_classify(void *state, const HttpResponse *resp, int64_t *delay_ms)
 {
+	GoogleAds *ga = state;
 	JsonValue *body = NULL;
 	const JsonValue *error;
 	const char *status;
 	HttpVerdict verdict = HTTP_VERDICT_DEFAULT;
 
-	(void) state;
 	if (resp->status == 401)
 		return HTTP_VERDICT_REAUTH;
 	if (resp->error_body == NULL)
@@ -621,6 +1004,15 @@ google_ads_classify(void *state, const HttpResponse *resp, int64_t *delay_ms)
 		verdict = HTTP_VERDICT_RETRY;
 		if (delay >= 0)
 			*delay_ms = delay;
+		/* Basic access quotas ask for hours: beyond the cap, give up now
+		 * (exit 75) instead of holding the run */
+		if (ga != NULL && delay > ga->retry_delay_cap_ms)
+		{
+			log_error("google_ads: the quota asks to wait %.0f s, more than "
+					  "[ads.google_ads] retry_delay_cap_seconds = %lld",
+					  (double) delay / 1000.0, (long long) (ga->retry_delay_cap_ms / 1000));
+			verdict = HTTP_VERDICT_FAIL;
+		}
 	}
 	json_free(body);
 	return verdict;

@@ -5,12 +5,25 @@
  *   pipelines  GET /crm/v3/pipelines/deals: which deal stages are closed
  *              and which are won (kept in memory, no rows)
  *   contacts   GET /crm/v3/objects/contacts, cursor paging: a lead per
- *              contact, and a touch for the source it was created from
+ *              contact, and a touch for the source it was created from;
+ *              or, on incremental runs and backfills, POST
+ *              /crm/v3/objects/contacts/search over a lastmodifieddate window
  *   deals      GET /crm/v3/objects/deals with their associated contacts
+ *   archived contacts, archived deals
+ *              GET ...?archived=true on incremental runs, backfills and
+ *              --full-refresh: what was deleted (in the window) becomes a
+ *              row with is_deleted
  *
  * Auth: a private-app token, or the OAuth refresh-token grant at
- * {base_url}/oauth/v1/token. Every object is read on every run (a full
- * scan); incremental extraction by hs_lastmodifieddate is a later step.
+ * {base_url}/oauth/v1/token.
+ *
+ * Contacts incrementally: the search reads lastmodifieddate in [lo, hi),
+ * hi frozen at the run's start, sorted by hs_object_id; because search
+ * pages end at search_max_results (HubSpot: 10,000), the query is started
+ * again above the highest id read so far instead of paging further (this
+ * also gets through any number of contacts sharing one timestamp). The
+ * contacts watermark (state.h) is hi, saved after the commit. Deals are
+ * read whole on every run: the search API returns no associations.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -21,12 +34,15 @@
 #include "record.h"
 #include "registry.h"
 #include "source.h"
+#include "state.h"
 
 enum
 {
 	HUBSPOT_PIPELINES,
 	HUBSPOT_CONTACTS,
 	HUBSPOT_DEALS,
+	HUBSPOT_ARCHIVED_CONTACTS,  /* incremental runs and --full-refresh */
+	HUBSPOT_ARCHIVED_DEALS,
 	HUBSPOT_DONE
 };
 
@@ -41,6 +57,18 @@ typedef struct HubspotStage
 	bool is_closed;
 	bool is_won;
 } HubspotStage;
+
+/* The contacts search of one run: its window and its id segments. */
+typedef struct HubspotSearch
+{
+	bool has_lo;
+	ClTime lo;                  /* inclusive, whole milliseconds */
+	ClTime hi;                  /* exclusive, whole milliseconds */
+	int64_t base_id;            /* the segment reads ids above this (0: all) */
+	int64_t max_id;             /* the highest contact id mapped so far */
+	int64_t segment_page;       /* the page number that began the segment */
+	int64_t cap;                /* search_max_results */
+} HubspotSearch;
 
 typedef struct Hubspot
 {
@@ -59,6 +87,11 @@ typedef struct Hubspot
 	char *warned[HUBSPOT_MAX_WARNED];   /* owned: values warned about */
 	int nwarned;
 	int next;                   /* the next stream to hand out */
+	char *state_dir;            /* owned */
+	bool search;                /* contacts through the search API */
+	bool incremental;           /* save the contacts watermark after commit */
+	bool archived;              /* read the archived objects too */
+	HubspotSearch contacts;
 } Hubspot;
 
 /*
@@ -67,7 +100,13 @@ typedef struct Hubspot
  */
 static const char hubspot_contact_properties[] =
 	"email,createdate,lastmodifieddate,lifecyclestage,hubspot_owner_id,"
-	"hs_analytics_source,hs_analytics_source_data_1,hs_analytics_source_data_2";
+	"hs_analytics_source,hs_analytics_source_data_1,hs_analytics_source_data_2,"
+	"hs_latest_source,hs_latest_source_data_1,hs_latest_source_data_2,"
+	"hs_latest_source_timestamp";
+
+/* A latest source this close to the creation, and the same as the original
+ * source, is the visit that created the contact: no second touch. */
+#define HUBSPOT_SAME_VISIT_USEC (INT64_C(60) * CL_USEC_PER_SEC)
 
 static const char hubspot_deal_properties[] =
 	"dealname,amount,deal_currency_code,dealstage,pipeline,closedate,createdate,"
@@ -153,6 +192,7 @@ hubspot_close(void *state)
 	for (int i = 0; i < hs->nwarned; i++)
 		free(hs->warned[i]);
 	oauth_token_reset(&hs->access);
+	free(hs->state_dir);
 	free(hs->token_url);
 	free(hs->base_url);
 	free(hs);
@@ -174,6 +214,94 @@ valid_property_name(const char *s)
 			  (*s >= '0' && *s <= '9') || *s == '_'))
 			return false;
 	}
+	return true;
+}
+
+
+/* whole_ms drops the sub-millisecond part: HubSpot compares milliseconds. */
+static ClTime
+whole_ms(ClTime t)
+{
+	ClTime r = t % 1000;
+
+	return r < 0 ? t - r - 1000 : t - r;
+}
+
+
+/*
+ * plan_contacts decides how contacts are read: --from/--to searches those
+ * days (the watermark stays); --full-refresh lists all; otherwise the
+ * search starts at the saved watermark, or at start_date on a first run,
+ * and without either every contact is listed. The watermark is saved
+ * after every committed run that is not a backfill or a dry run.
+ */
+static bool
+plan_contacts(Hubspot *hs, SourceRun *run, ClError *err)
+{
+	const CliOptions *cli = run->cli;
+	bool backfill = cli != NULL && (cli->has_from || cli->has_to);
+	const char *start = config_get(run->cfg, run->vendor->section, "start_date");
+	HubspotSearch *q = &hs->contacts;
+	ClDate start_date;
+	bool found = false;
+	ClTime wm = 0;
+
+	hs->state_dir = state_dir_path(run->cfg);
+	if (hs->state_dir == NULL)
+	{
+		*err = CL_ERR_INTERNAL;
+		return false;
+	}
+	if (backfill && cli->full_refresh)
+	{
+		log_error("hubspot: --full-refresh reads everything; it cannot be combined with "
+				  "--from/--to");
+		*err = CL_ERR_USAGE;
+		return false;
+	}
+	memset(q, 0, sizeof(*q));
+	q->hi = whole_ms(run->started_at);
+	q->cap = config_get_int(run->cfg, run->vendor->section, "search_max_results");
+	q->segment_page = -1;
+	hs->incremental = !backfill && !(cli != NULL && cli->dry_run);
+	hs->archived = true;
+	if (backfill)
+	{
+		hs->search = true;
+		if (cli->has_from)
+		{
+			q->has_lo = true;
+			q->lo = date_start_utc(cli->from);
+		}
+		if (cli->has_to && date_start_utc(cli->to + 1) < q->hi)
+			q->hi = date_start_utc(cli->to + 1);
+		return true;
+	}
+	if (cli != NULL && cli->full_refresh)
+		return true;
+	/* A first run lists what exists; nothing it could mark deleted was
+	 * ever staged. */
+	hs->archived = false;
+	if (!state_read_watermark(hs->state_dir, "hubspot", "contacts", &found, &wm, err))
+	{
+		/* errors have already been logged */
+		return false;
+	}
+	if (start == NULL || start[0] == '\0')
+		start = config_get(run->cfg, "pipeline", "start_date");
+	if (found)
+	{
+		hs->search = true;
+		q->has_lo = true;
+		q->lo = whole_ms(wm);
+	}
+	else if (start != NULL && start[0] != '\0' && date_parse(start, &start_date))
+	{
+		hs->search = true;
+		q->has_lo = true;
+		q->lo = date_start_utc(start_date);
+	}
+	hs->archived = hs->search;
 	return true;
 }
 
@@ -250,6 +378,11 @@ hubspot_open(SourceRun *run, void **state, ClError *err)
 		*err = CL_ERR_CONFIG;
 		return false;
 	}
+	if (!plan_contacts(hs, run, err))
+	{
+		/* errors have already been logged */
+		return false;
+	}
 	/* A snapshot of mutable objects: the window is the extraction day
 	 * unless the command line names one. */
 	return source_run_window(run, run->today, run->today, err);
@@ -299,7 +432,19 @@ hubspot_next_stream(void *state, SourceRun *run, SourceStream *stream,
 			stream->entities = "lead,touch";
 			stream->paging = SOURCE_PAGING_CURSOR;
 			stream->cursor_path = "paging.next.after";
-			(void) snprintf(stream->label, sizeof(stream->label), "contacts");
+			if (hs->search)
+			{
+				char lo[CL_TIME_BUFSIZE];
+				char hi[CL_TIME_BUFSIZE];
+
+				stream->data = &hs->contacts;
+				(void) snprintf(stream->label, sizeof(stream->label),
+								"contacts modified %s .. %s",
+								hs->contacts.has_lo ? time_format_rfc3339(hs->contacts.lo, lo)
+								: "start", time_format_rfc3339(hs->contacts.hi, hi));
+			}
+			else
+				(void) snprintf(stream->label, sizeof(stream->label), "contacts");
 			return true;
 
 		case HUBSPOT_DEALS:
@@ -310,10 +455,106 @@ hubspot_next_stream(void *state, SourceRun *run, SourceStream *stream,
 			(void) snprintf(stream->label, sizeof(stream->label), "deals");
 			return true;
 
+		case HUBSPOT_ARCHIVED_CONTACTS:
+		case HUBSPOT_ARCHIVED_DEALS:
+			if (!hs->archived)
+			{
+				*more = false;
+				return true;
+			}
+			stream->name = stream->kind == HUBSPOT_ARCHIVED_CONTACTS ? "archived contacts"
+				: "archived deals";
+			stream->entities = stream->kind == HUBSPOT_ARCHIVED_CONTACTS ? "lead" : "deal";
+			stream->paging = SOURCE_PAGING_CURSOR;
+			stream->cursor_path = "paging.next.after";
+			(void) snprintf(stream->label, sizeof(stream->label), "%s", stream->name);
+			return true;
+
 		default:
 			*more = false;
 			return true;
 	}
+}
+
+
+/*
+ * build_search writes the POST of one contacts search page. A cursor that
+ * would page past q->cap starts a new segment instead: the same window
+ * over the ids above the highest one read, from its first page. A retried
+ * page keeps its segment (segment_page), since the ids its failed attempt
+ * mapped may have raised max_id.
+ */
+static bool
+build_search(Hubspot *hs, HubspotSearch *q, const SourcePage *page, SourceRequest *req,
+			 const char *token, ClError *err)
+{
+	int64_t after = 0;
+	char *end = NULL;
+	const char *p;
+	bool first = true;
+
+	if (page->cursor != NULL)
+	{
+		long long v = strtoll(page->cursor, &end, 10);
+
+		if (end == page->cursor || *end != '\0' || v < 0)
+		{
+			log_error("hubspot contacts search page %lld: the cursor \"%.40s\" is not an offset",
+					  (long long) page->number, page->cursor);
+			*err = CL_ERR_DATA;
+			return false;
+		}
+		after = v;
+	}
+	if (page->number == q->segment_page)
+		after = 0;
+	else if (after + hs->page_size > q->cap)
+	{
+		q->base_id = q->max_id;
+		q->segment_page = page->number;
+		after = 0;
+		log_info("hubspot contacts: %lld search results reached; continuing with the ids above %lld",
+				 (long long) q->cap, (long long) q->base_id);
+	}
+	tb_printf(&req->url, "%s/crm/v3/objects/contacts/search", hs->base_url);
+	req->method = "POST";
+	tb_append(&req->body, "{\"filterGroups\":[{\"filters\":[");
+	if (q->has_lo)
+	{
+		tb_printf(&req->body, "{\"propertyName\":\"lastmodifieddate\",\"operator\":\"GTE\","
+				  "\"value\":\"%lld\"},", (long long) (q->lo / 1000));
+	}
+	tb_printf(&req->body, "{\"propertyName\":\"lastmodifieddate\",\"operator\":\"LT\","
+			  "\"value\":\"%lld\"}", (long long) (q->hi / 1000));
+	if (q->base_id > 0)
+		tb_printf(&req->body, ",{\"propertyName\":\"hs_object_id\",\"operator\":\"GT\","
+				  "\"value\":\"%lld\"}", (long long) q->base_id);
+	tb_append(&req->body, "]}],\"sorts\":[{\"propertyName\":\"hs_object_id\","
+			  "\"direction\":\"ASCENDING\"}],\"properties\":[");
+	for (p = hubspot_contact_properties; *p != '\0'; )
+	{
+		size_t len = strcspn(p, ",");
+
+		tb_printf(&req->body, "%s\"%.*s\"", first ? "" : ",", (int) len, p);
+		first = false;
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	if (hs->product_group != NULL)
+		tb_printf(&req->body, ",\"%s\"", hs->product_group);
+	tb_printf(&req->body, "],\"limit\":%lld", (long long) hs->page_size);
+	if (after > 0)
+		tb_printf(&req->body, ",\"after\":\"%lld\"", (long long) after);
+	tb_append(&req->body, "}");
+	if (!source_request_header(req, "Authorization: Bearer %s", token) ||
+		!source_request_header(req, "Accept: application/json") ||
+		!source_request_header(req, "Content-Type: application/json"))
+	{
+		*err = CL_ERR_INTERNAL;
+		return false;
+	}
+	return true;
 }
 
 
@@ -328,6 +569,14 @@ hubspot_build_request(void *state, const SourceStream *stream,
 	Hubspot *hs = state;
 	const char *token = hs->oauth ? hs->access.access_token : hs->static_token;
 
+	if (token == NULL)
+	{
+		log_error("BUG: hubspot request without an access token");
+		*err = CL_ERR_INTERNAL;
+		return false;
+	}
+	if (stream->kind == HUBSPOT_CONTACTS && hs->search)
+		return build_search(hs, &hs->contacts, page, req, token, err);
 	tb_append(&req->url, hs->base_url);
 	switch (stream->kind)
 	{
@@ -336,13 +585,19 @@ hubspot_build_request(void *state, const SourceStream *stream,
 			break;
 
 		case HUBSPOT_CONTACTS:
-			tb_printf(&req->url, "/crm/v3/objects/contacts?limit=%lld&archived=false&properties=%s",
-					  (long long) hs->page_size, hubspot_contact_properties);
+		case HUBSPOT_ARCHIVED_CONTACTS:
+			tb_printf(&req->url, "/crm/v3/objects/contacts?limit=%lld&archived=%s&properties=%s",
+					  (long long) hs->page_size,
+					  stream->kind == HUBSPOT_CONTACTS ? "false" : "true",
+					  hubspot_contact_properties);
 			break;
 
 		case HUBSPOT_DEALS:
-			tb_printf(&req->url, "/crm/v3/objects/deals?limit=%lld&properties=%s",
-					  (long long) hs->page_size, hubspot_deal_properties);
+		case HUBSPOT_ARCHIVED_DEALS:
+			tb_printf(&req->url, "/crm/v3/objects/deals?limit=%lld&archived=%s&properties=%s",
+					  (long long) hs->page_size,
+					  stream->kind == HUBSPOT_DEALS ? "false" : "true",
+					  hubspot_deal_properties);
 			break;
 
 		default:
@@ -354,7 +609,7 @@ hubspot_build_request(void *state, const SourceStream *stream,
 	{
 		if (hs->product_group != NULL)
 			tb_printf(&req->url, ",%s", hs->product_group);
-		if (stream->kind == HUBSPOT_DEALS)
+		if (stream->kind == HUBSPOT_DEALS || stream->kind == HUBSPOT_ARCHIVED_DEALS)
 			tb_append(&req->url, "&associations=contacts");
 		if (page->cursor != NULL)
 		{
@@ -586,22 +841,28 @@ lower_copy(const char *s)
 
 
 /*
- * write_original_touch writes the touch of the source a contact was
- * created from: at its creation time, for its email and contact id.
+ * write_source_touch writes the touch of one source property group of a
+ * contact (hs_analytics_source or hs_latest_source, with its drill-downs
+ * <prefix>_data_1 and _data_2) at time at, for its email and contact id.
  */
 static bool
-write_original_touch(Hubspot *hs, SourceRun *run, const JsonValue *rec,
-					 const char *id, const char *email, ClTime created,
-					 ClTime updated, ClError *err)
+write_source_touch(Hubspot *hs, SourceRun *run, const JsonValue *rec, const char *prefix,
+				   const char *touch_id, const char *id, const char *email, ClTime at,
+				   ClTime updated, ClError *err)
 {
-	const char *value = prop(rec, "hs_analytics_source");
-	const char *data_1 = prop(rec, "hs_analytics_source_data_1");
+	char name[64];
+	const char *value = prop(rec, prefix);
+	const char *data_1;
+	const char *data_2;
 	const HubspotSourceRule *rule;
 	StagingWriter *w = source_run_writer(run, "touch");
 	char *source = NULL;
-	char touch_id[160];
 	JsonGen *g;
 
+	(void) snprintf(name, sizeof(name), "%s_data_1", prefix);
+	data_1 = prop(rec, name);
+	(void) snprintf(name, sizeof(name), "%s_data_2", prefix);
+	data_2 = prop(rec, name);
 	if (value == NULL)
 		return true;
 	if (w == NULL)
@@ -623,19 +884,18 @@ write_original_touch(Hubspot *hs, SourceRun *run, const JsonValue *rec,
 		return false;
 	}
 
-	(void) snprintf(touch_id, sizeof(touch_id), "contact-%s-original", id);
-	g = staging_row_begin(w, time_utc_date(created));
+	g = staging_row_begin(w, time_utc_date(at));
 	jgen_string(g, "touch_id", touch_id);
 	jgen_string(g, "source_system", "hubspot");
 	jgen_object_begin(g, "person");
 	row_string(g, "email", email);
 	jgen_string(g, "crm_id", id);
 	jgen_object_end(g);
-	jgen_time(g, "at", created);
+	jgen_time(g, "at", at);
 	jgen_string(g, "kind", rule->kind);
 	jgen_string(g, "source", source);
 	jgen_string(g, "medium", rule->medium);
-	row_string(g, "campaign", prop(rec, "hs_analytics_source_data_2"));
+	row_string(g, "campaign", data_2);
 	jgen_time(g, "updated_at", updated);
 	free(source);
 	if (!staging_row_end(w))
@@ -647,6 +907,51 @@ write_original_touch(Hubspot *hs, SourceRun *run, const JsonValue *rec,
 }
 
 
+/* same_prop: two properties are both absent or equal. */
+static bool
+same_prop(const JsonValue *rec, const char *a, const char *b)
+{
+	const char *x = prop(rec, a);
+	const char *y = prop(rec, b);
+
+	return (x == NULL && y == NULL) || (x != NULL && y != NULL && strcmp(x, y) == 0);
+}
+
+
+/*
+ * write_contact_touches writes the original source at the contact's
+ * creation, and the latest source at hs_latest_source_timestamp (keyed by
+ * that time, so each new latest source is a touch of its own and one seen
+ * again is the same touch), unless it is the creating visit again.
+ */
+static bool
+write_contact_touches(Hubspot *hs, SourceRun *run, const JsonValue *rec, const RecordRef *ref,
+					  const char *email, ClTime created, ClTime updated, ClError *err)
+{
+	const char *latest_at = prop(rec, "hs_latest_source_timestamp");
+	char touch_id[160];
+	ClTime at;
+
+	(void) snprintf(touch_id, sizeof(touch_id), "contact-%s-original", ref->id);
+	if (!write_source_touch(hs, run, rec, "hs_analytics_source", touch_id, ref->id, email,
+							created, updated, err))
+		return false;
+	if (prop(rec, "hs_latest_source") == NULL || latest_at == NULL)
+		return true;
+	if (!record_time(ref, "hs_latest_source_timestamp", latest_at, &at, err))
+		return false;
+	if (at - created < HUBSPOT_SAME_VISIT_USEC && at - created > -HUBSPOT_SAME_VISIT_USEC &&
+		same_prop(rec, "hs_latest_source", "hs_analytics_source") &&
+		same_prop(rec, "hs_latest_source_data_1", "hs_analytics_source_data_1") &&
+		same_prop(rec, "hs_latest_source_data_2", "hs_analytics_source_data_2"))
+		return true;
+	(void) snprintf(touch_id, sizeof(touch_id), "contact-%s-latest-%lld", ref->id,
+					(long long) (at / 1000));
+	return write_source_touch(hs, run, rec, "hs_latest_source", touch_id, ref->id, email, at,
+							  updated, err);
+}
+
+
 static bool
 archived_flag(const JsonValue *rec)
 {
@@ -654,6 +959,50 @@ archived_flag(const JsonValue *rec)
 
 	(void) json_bool(json_member(rec, "archived"), &archived);
 	return archived;
+}
+
+
+/*
+ * deleted_time: an archived object's archivedAt is its last change, so the
+ * deleted version is the newest one the transform sees (*updated is
+ * raised to it).
+ */
+static bool
+deleted_time(const RecordRef *ref, const JsonValue *rec, ClTime *updated, ClError *err)
+{
+	const char *text = text_nonempty(json_string(json_member(rec, "archivedAt")));
+	ClTime at;
+
+	if (!archived_flag(rec) || text == NULL)
+		return true;
+	if (!record_time(ref, "archivedAt", text, &at, err))
+		return false;
+	if (at > *updated)
+		*updated = at;
+	return true;
+}
+
+
+/*
+ * in_deleted_window: an archived record of an incremental run counts when
+ * it was archived within the run's window (the list of archived objects
+ * has no filter); on a full refresh every one counts. A record without
+ * archivedAt counts (better marked twice than never).
+ */
+static bool
+in_deleted_window(const Hubspot *hs, const RecordRef *ref, const JsonValue *rec,
+				  bool *inside, ClError *err)
+{
+	const char *text = text_nonempty(json_string(json_member(rec, "archivedAt")));
+	ClTime at;
+
+	*inside = true;
+	if (!hs->search || text == NULL)
+		return true;
+	if (!record_time(ref, "archivedAt", text, &at, err))
+		return false;
+	*inside = (!hs->contacts.has_lo || at >= hs->contacts.lo) && at < hs->contacts.hi;
+	return true;
 }
 
 
@@ -677,7 +1026,8 @@ map_contact(Hubspot *hs, SourceRun *run, const JsonValue *rec,
 		return false;
 	}
 	if (!object_time(ref, rec, "createdate", "createdAt", &created, err) ||
-		!object_time(ref, rec, "lastmodifieddate", "updatedAt", &updated, err))
+		!object_time(ref, rec, "lastmodifieddate", "updatedAt", &updated, err) ||
+		!deleted_time(ref, rec, &updated, err))
 	{
 		/* errors have already been logged */
 		return false;
@@ -705,7 +1055,9 @@ map_contact(Hubspot *hs, SourceRun *run, const JsonValue *rec,
 		*err = CL_ERR_OUTPUT;
 		goto cleanup;
 	}
-	ok = write_original_touch(hs, run, rec, ref->id, email, created, updated, err);
+	/* a deleted contact's touches were staged while it existed */
+	ok = archived_flag(rec) || write_contact_touches(hs, run, rec, ref, email, created,
+													updated, err);
 
 cleanup:
 	free(email);
@@ -834,7 +1186,8 @@ map_deal(Hubspot *hs, SourceRun *run, const JsonValue *rec, const RecordRef *ref
 		return false;
 	}
 	if (!object_time(ref, rec, "createdate", "createdAt", &created, err) ||
-		!object_time(ref, rec, "hs_lastmodifieddate", "updatedAt", &updated, err))
+		!object_time(ref, rec, "hs_lastmodifieddate", "updatedAt", &updated, err) ||
+		!deleted_time(ref, rec, &updated, err))
 	{
 		/* errors have already been logged */
 		return false;
@@ -914,9 +1267,38 @@ hubspot_map_record(void *state, SourceRun *run, const SourceStream *stream,
 		case HUBSPOT_PIPELINES:
 			return map_pipeline(hs, record, &ref, err);
 		case HUBSPOT_CONTACTS:
+			if (hs->search)
+			{
+				char *end = NULL;
+				long long id = strtoll(ref.id, &end, 10);
+
+				/* the next id segment starts above the highest id read */
+				if (end != ref.id && *end == '\0' && id > hs->contacts.max_id)
+					hs->contacts.max_id = id;
+			}
 			return map_contact(hs, run, record, &ref, err);
 		case HUBSPOT_DEALS:
 			return map_deal(hs, run, record, &ref, err);
+		case HUBSPOT_ARCHIVED_CONTACTS:
+		case HUBSPOT_ARCHIVED_DEALS:
+		{
+			bool inside = true;
+
+			if (!in_deleted_window(hs, &ref, record, &inside, err))
+				return false;
+			if (!inside)
+				return true;
+			if (!archived_flag(record))
+			{
+				record_error(&ref, "archived", "the list of archived objects returned one that "
+							 "is not archived");
+				*err = CL_ERR_DATA;
+				return false;
+			}
+			return stream->kind == HUBSPOT_ARCHIVED_CONTACTS
+				? map_contact(hs, run, record, &ref, err)
+				: map_deal(hs, run, record, &ref, err);
+		}
 	}
 	log_error("BUG: hubspot has no stream %d", stream->kind);
 	*err = CL_ERR_INTERNAL;
@@ -998,6 +1380,23 @@ hubspot_explain(const HttpResponse *resp, char *msg, size_t msgsize)
 }
 
 
+/*
+ * hubspot_after_commit saves the contacts watermark (the run's frozen upper
+ * bound) once the staging files are committed, so that the next run's
+ * search starts where this run's window ended.
+ */
+static bool
+hubspot_after_commit(void *state, SourceRun *run, ClError *err)
+{
+	Hubspot *hs = state;
+
+	if (!hs->incremental)
+		return true;
+	return state_write_watermark(hs->state_dir, "hubspot", "contacts", hs->contacts.hi,
+								 run->run_id, err);
+}
+
+
 const SourceVendor vendor_hubspot = {
 	.name = "hubspot",
 	.family = SOURCE_FAMILY_CRM,
@@ -1012,4 +1411,5 @@ const SourceVendor vendor_hubspot = {
 	.check_envelope = NULL,
 	.classify = hubspot_classify,
 	.explain_error = hubspot_explain,
+	.after_commit = hubspot_after_commit,
 };

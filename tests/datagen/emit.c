@@ -385,6 +385,45 @@ write_mail_campaigns(const DgWorld *w)
 	return dg_out_close(&o);
 }
 
+/*
+ * write_mail_reports writes mailchimp/report_<id>.json, what GET
+ * /reports/{id} answers for each campaign: the counts of its report
+ * summary, every bounce counted as hard, no unsubscribes.
+ */
+static bool
+write_mail_reports(const DgWorld *w)
+{
+	for (int i = 0; i < w->n_mails; i++)
+	{
+		const DgMailCampaign *m = &w->mails[i];
+		char rel[64];
+		char sent[DG_TIME_BUFSIZE];
+		DgOut o;
+
+		(void) snprintf(rel, sizeof(rel), "mailchimp/report_%s.json", m->id);
+		if (!dg_out_open(&o, w->p.out_dir, rel))
+		{
+			/* errors have already been logged */
+			return false;
+		}
+		dg_format_mailchimp(m->sent, sent);
+		dg_out_printf(&o, "{\"id\":\"%s\",\"type\":\"regular\",\"list_id\":\"%s\","
+					  "\"emails_sent\":%" PRId64 ",\"abuse_reports\":0,\"unsubscribed\":0,"
+					  "\"send_time\":\"%s\",\"bounces\":{\"hard_bounces\":%" PRId64 ","
+					  "\"soft_bounces\":0,\"syntax_errors\":0},\"opens\":{\"opens_total\":%" PRId64
+					  ",\"unique_opens\":%" PRId64 "},\"clicks\":{\"clicks_total\":%" PRId64 ","
+					  "\"unique_clicks\":%" PRId64 ",\"unique_subscriber_clicks\":%" PRId64 "}}\n",
+					  m->id, w->list_id, m->emails_sent, sent, m->bounces, m->opens,
+					  m->unique_opens, m->clicks, m->subscriber_clicks, m->subscriber_clicks);
+		if (!dg_out_close(&o))
+		{
+			/* errors have already been logged */
+			return false;
+		}
+	}
+	return true;
+}
+
 /* ------------------------------------------------------------------ */
 /* Routes, truth, README                                               */
 /* ------------------------------------------------------------------ */
@@ -410,7 +449,9 @@ write_routes(const DgWorld *w)
 				  "GET  /3.0/campaigns  basic:*:demo-mailchimp-key-us1  offset  "
 				  "mailchimp/campaigns.ndjson  campaigns\n"
 				  "GET  /3.0/reports/{id}/email-activity  basic:*:demo-mailchimp-key-us1  offset  "
-				  "mailchimp/activity_{id}.ndjson  emails\n");
+				  "mailchimp/activity_{id}.ndjson  emails\n"
+				  "GET  /3.0/reports/{id}  basic:*:demo-mailchimp-key-us1  file  "
+				  "mailchimp/report_{id}.json\n");
 	return dg_out_close(&o);
 }
 
@@ -607,6 +648,7 @@ write_readme(const DgWorld *w, const DgTruth *t)
 				  "mailchimp/activity_*.ndjson %" PRId64 " recipient rows: %" PRId64 " opens, %" PRId64
 				  " clicks (%d by CRM contacts), %" PRId64 " bounces;\n"
 				  "                            %d list members are unknown to the CRM\n"
+				  "mailchimp/report_*.json     each campaign's report (sends, opens, clicks, bounces)\n"
 				  "routes.txt                  the routes for cl-fixture-server\n"
 				  "expected.json               the ground truth for the end-to-end test\n\n",
 				  w->n_mails, w->activity_rows, w->open_events, w->click_events, k.known_clicks,
@@ -627,5 +669,6 @@ bool
 dg_emit_all(const DgWorld *w, const DgTruth *t)
 {
 	return write_contacts(w) && write_deals(w) && write_pipelines(w) && write_google(w) &&
-		write_mail_campaigns(w) && write_routes(w) && write_expected(w, t) && write_readme(w, t);
+		write_mail_campaigns(w) && write_mail_reports(w) && write_routes(w) &&
+		write_expected(w, t) && write_readme(w, t);
 }

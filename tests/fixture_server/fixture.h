@@ -79,8 +79,10 @@ typedef enum RouteMode
 	MODE_NEXTURL,       /* Salesforce: nextRecordsUrl */
 	MODE_STREAM,        /* Google Ads searchStream: array of batches */
 	MODE_GRAPH,         /* Meta Graph: limit/after, paging.cursors */
-	MODE_ASYNC          /* Meta async report runs: POST starts a job whose
+	MODE_ASYNC,         /* Meta async report runs: POST starts a job whose
 	                     * status and results are GET <base>/<id>[/insights] */
+	MODE_SEARCH         /* HubSpot CRM search: POST body filters, sorts,
+	                     * limit/after, a cap on after (KEY) */
 } RouteMode;
 
 typedef enum AuthKind
@@ -304,6 +306,8 @@ typedef struct PageRequest
 	const struct Job *job;      /* async: the job of a status or results
 	                             * request (a copy), NULL for the start */
 	bool job_results;           /* async: GET <base>/<id>/insights */
+	const char *body;           /* search: the request body (borrowed) */
+	size_t body_len;
 } PageRequest;
 
 void pages_render(const PageRequest *req, Reply *reply);

@@ -93,6 +93,7 @@ jobs_start(const PageRequest *req, Reply *reply)
 }
 
 
+/* job_clear frees the strings of a job or of a copy (idempotent). */
 void
 job_clear(Job *job)
 {
@@ -189,6 +190,7 @@ jobs_render_status(const PageRequest *req, Reply *reply)
 }
 
 
+/* jobs_free frees every registered job; called once at shutdown. */
 void
 jobs_free(Server *srv)
 {

@@ -510,6 +510,8 @@ handle_data(Server *srv, Request *req, struct MHD_Connection *conn, const char *
 				page.base_path = is_cont ? base : url;
 				page.job = is_job ? &job : NULL;
 				page.job_results = job_results;
+				page.body = req->body.data;
+				page.body_len = req->body.len;
 				pages_render(&page, &reply);
 			}
 		}

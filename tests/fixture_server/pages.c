@@ -4,9 +4,12 @@
  * plain offsets in the data set, so a page can be fetched again and the same
  * records come back.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <yajl/yajl_tree.h>
 
 #include "fixture.h"
 
@@ -347,6 +350,80 @@ sf_in_window(const char *rec, size_t len, const char *lo, const char *hi)
 }
 
 /*
+ * The last Salesforce selection (data file and window), so that the pages
+ * of one query do not each scan the whole file again: a 1,000-page run
+ * would otherwise cost the server quadratic time. Data sets live until the
+ * server exits, so the pointer identifies one.
+ */
+static pthread_mutex_t sf_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *sf_cache_key;          /* owned: "<datafile>\t<lo>\t<hi>" */
+static const Dataset *sf_cache_data;
+static size_t *sf_cache_sel;        /* owned */
+static size_t sf_cache_n;
+
+/*
+ * sf_select fills *sel (ALLOCATED, caller frees) with the indexes of the
+ * records of d in [lo, hi), from the cache when the same selection was
+ * made last. false when out of memory.
+ */
+static bool
+sf_select(const Dataset *d, const char *datafile, const char *lo, const char *hi,
+		  size_t **sel, size_t *n)
+{
+	size_t keylen = strcspn(datafile, "\t") + strlen(lo) + strlen(hi) + 3;
+	char *key = malloc(keylen);
+	bool ok = false;
+
+	*sel = malloc((d->count > 0 ? d->count : 1) * sizeof(size_t));
+	*n = 0;
+	if (key == NULL || *sel == NULL)
+	{
+		free(key);
+		free(*sel);
+		*sel = NULL;
+		return false;
+	}
+	(void) snprintf(key, keylen, "%.*s\t%s\t%s", (int) strcspn(datafile, "\t"), datafile, lo, hi);
+	(void) pthread_mutex_lock(&sf_cache_lock);
+	if (sf_cache_key != NULL && sf_cache_data == d && strcmp(sf_cache_key, key) == 0)
+	{
+		memcpy(*sel, sf_cache_sel, sf_cache_n * sizeof(size_t));
+		*n = sf_cache_n;
+		(void) pthread_mutex_unlock(&sf_cache_lock);
+		free(key);
+		return true;
+	}
+	(void) pthread_mutex_unlock(&sf_cache_lock);
+	for (size_t i = 0; i < d->count; i++)
+	{
+		if (sf_in_window(d->records[i], d->lens[i], lo, hi))
+		{
+			(*sel)[(*n)++] = i;
+		}
+	}
+	(void) pthread_mutex_lock(&sf_cache_lock);
+	free(sf_cache_key);
+	free(sf_cache_sel);
+	sf_cache_key = key;
+	sf_cache_data = d;
+	sf_cache_n = *n;
+	sf_cache_sel = malloc((*n > 0 ? *n : 1) * sizeof(size_t));
+	if (sf_cache_sel != NULL)
+	{
+		memcpy(sf_cache_sel, *sel, *n * sizeof(size_t));
+		ok = true;
+	}
+	else
+	{
+		sf_cache_key = NULL;
+		free(key);
+		ok = true;      /* the selection is right, only not cached */
+	}
+	(void) pthread_mutex_unlock(&sf_cache_lock);
+	return ok;
+}
+
+/*
  * render_nexturl: Salesforce REST query. The first page registers a query
  * locator; its continuation URLs are <first page path>/<locator>-<offset>.
  * A window on SystemModstamp in the SOQL (">= lo", "< hi", as incremental
@@ -383,18 +460,10 @@ render_nexturl(const PageRequest *req, const Dataset *d, Reply *reply)
 		sf_bound(q, ">=", lo, sizeof(lo));
 		sf_bound(q, "<", hi, sizeof(hi));
 	}
-	sel = malloc((d->count > 0 ? d->count : 1) * sizeof(size_t));
-	if (sel == NULL)
+	if (!sf_select(d, req->datafile, lo, hi, &sel, &n))
 	{
 		reply_json(reply, 500, "{\"error\":\"out of memory\"}");
 		return;
-	}
-	for (size_t i = 0; i < d->count; i++)
-	{
-		if (sf_in_window(d->records[i], d->lens[i], lo, hi))
-		{
-			sel[n++] = i;
-		}
 	}
 	if (req->is_continuation)
 	{
@@ -448,6 +517,324 @@ render_nexturl(const PageRequest *req, const Dataset *d, Reply *reply)
 	}
 	buf_puts(&reply->body, "]}");
 	free(sel);
+}
+
+#define SEARCH_DEFAULT_CAP 10000
+#define SEARCH_MAX_FILTERS 8
+#define SEARCH_DEFAULT_LIMIT 10
+#define SEARCH_MAX_LIMIT 200
+
+/* One condition of a HubSpot search filterGroup. */
+typedef struct SearchFilter
+{
+	char prop[64];
+	char op[8];
+	char value[64];
+} SearchFilter;
+
+/*
+ * search_number reads a value the search compares: digits are a number
+ * (ids, epoch milliseconds), a datetime becomes epoch milliseconds.
+ */
+static bool
+search_number(const char *s, double *out)
+{
+	long long sec;
+	const char *frac;
+
+	if (s == NULL || *s == '\0')
+	{
+		return false;
+	}
+	if (strspn(s, "0123456789") == strlen(s))
+	{
+		*out = strtod(s, NULL);
+		return true;
+	}
+	if (!sf_seconds(s, &sec))
+	{
+		return false;
+	}
+	*out = (double) sec * 1000.0;
+	frac = strchr(s, '.');
+	if (frac != NULL && frac > s + 18)
+	{
+		int ms = 0;
+		int digits = 0;
+
+		for (frac++; *frac >= '0' && *frac <= '9' && digits < 3; frac++, digits++)
+		{
+			ms = ms * 10 + (*frac - '0');
+		}
+		while (digits++ < 3)
+		{
+			ms *= 10;
+		}
+		*out += ms;
+	}
+	return true;
+}
+
+/*
+ * search_value: the text of a record's property (properties.<name>); the
+ * object's id stands for hs_object_id.
+ */
+static const char *
+search_value(yajl_val rec, const char *prop)
+{
+	const char *props_path[] = { "properties", prop, NULL };
+	const char *id_path[] = { "id", NULL };
+	yajl_val v = yajl_tree_get(rec, props_path, yajl_t_any);
+
+	if ((v == NULL || YAJL_IS_NULL(v)) && strcmp(prop, "hs_object_id") == 0)
+	{
+		v = yajl_tree_get(rec, id_path, yajl_t_any);
+	}
+	if (v != NULL && YAJL_IS_STRING(v))
+	{
+		return YAJL_GET_STRING(v);
+	}
+	if (v != NULL && YAJL_IS_NUMBER(v))
+	{
+		return YAJL_GET_NUMBER(v);
+	}
+	return NULL;
+}
+
+/* search_match: the record satisfies every filter. */
+static bool
+search_match(yajl_val rec, const SearchFilter *f, size_t nf)
+{
+	for (size_t i = 0; i < nf; i++)
+	{
+		const char *text = search_value(rec, f[i].prop);
+		double a;
+		double b;
+
+		if (text == NULL || !search_number(text, &a) || !search_number(f[i].value, &b))
+		{
+			if (text == NULL || strcmp(f[i].op, "EQ") != 0 || strcmp(text, f[i].value) != 0)
+			{
+				return false;
+			}
+			continue;
+		}
+		if ((strcmp(f[i].op, "GTE") == 0 && !(a >= b)) || (strcmp(f[i].op, "GT") == 0 && !(a > b)) ||
+			(strcmp(f[i].op, "LTE") == 0 && !(a <= b)) || (strcmp(f[i].op, "LT") == 0 && !(a < b)) ||
+			(strcmp(f[i].op, "EQ") == 0 && a != b))
+		{
+			return false;
+		}
+	}
+	return true;
+}
+
+/* A selected record and its sort key. */
+typedef struct SearchHit
+{
+	size_t index;
+	double key;
+} SearchHit;
+
+static int
+compare_hits(const void *a, const void *b)
+{
+	const SearchHit *x = a;
+	const SearchHit *y = b;
+
+	if (x->key != y->key)
+	{
+		return x->key < y->key ? -1 : 1;
+	}
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* search_error answers a request the real search API would refuse. */
+static void
+search_error(Reply *reply, const char *message)
+{
+	reply->status = 400;
+	reply->content_type = "application/json";
+	buf_reset(&reply->body);
+	buf_puts(&reply->body, "{\"status\":\"error\",\"message\":");
+	buf_json_string(&reply->body, message, strlen(message));
+	buf_puts(&reply->body, ",\"category\":\"VALIDATION_ERROR\"}");
+}
+
+/*
+ * render_search: HubSpot CRM search (POST /crm/v3/objects/{object}/search).
+ * The JSON body's first filterGroup (GTE, GT, LTE, LT, EQ on properties,
+ * hs_object_id being the id; datetimes compare as epoch milliseconds), its
+ * first sort, limit (default 10, capped at 200) and after (an offset into
+ * the selection) decide the page: {"total":N,"results":[…],"paging":
+ * {"next":{"after":"N"}}}. An after at or beyond the cap (KEY, default
+ * 10000, as HubSpot's) is refused with a 400, as HubSpot does.
+ */
+static void
+render_search(const PageRequest *req, const Dataset *d, Reply *reply)
+{
+	char err[256];
+	char *text = NULL;
+	yajl_val body = NULL;
+	yajl_val *recs = NULL;
+	SearchHit *hits = NULL;
+	SearchFilter filters[SEARCH_MAX_FILTERS];
+	size_t nf = 0;
+	size_t n = 0;
+	unsigned long limit = SEARCH_DEFAULT_LIMIT;
+	unsigned long after = 0;
+	unsigned long cap = SEARCH_DEFAULT_CAP;
+	const char *sort_prop = NULL;
+	bool descending = false;
+	const char *groups_path[] = { "filterGroups", NULL };
+	const char *sorts_path[] = { "sorts", NULL };
+	const char *limit_path[] = { "limit", NULL };
+	const char *after_path[] = { "after", NULL };
+	yajl_val v;
+
+	if (req->route->key != NULL && !parse_ulong(req->route->key, 1, (unsigned long) -1, &cap))
+	{
+		reply_json(reply, 500, "{\"error\":\"the search route's KEY must be the after cap\"}");
+		return;
+	}
+	text = strndup(req->body != NULL ? req->body : "", req->body_len);
+	if (text == NULL)
+	{
+		reply_json(reply, 500, "{\"error\":\"out of memory\"}");
+		return;
+	}
+	body = yajl_tree_parse(text, err, sizeof(err));
+	if (body == NULL || !YAJL_IS_OBJECT(body))
+	{
+		search_error(reply, "Invalid input JSON: the body is not a JSON object");
+		goto cleanup;
+	}
+	v = yajl_tree_get(body, limit_path, yajl_t_any);
+	if (v != NULL && YAJL_IS_INTEGER(v) && YAJL_GET_INTEGER(v) > 0)
+	{
+		limit = (unsigned long) YAJL_GET_INTEGER(v);
+	}
+	if (limit > SEARCH_MAX_LIMIT)
+	{
+		limit = SEARCH_MAX_LIMIT;
+	}
+	v = yajl_tree_get(body, after_path, yajl_t_any);
+	if (v != NULL && !YAJL_IS_NULL(v) &&
+		!parse_ulong(YAJL_IS_STRING(v) ? YAJL_GET_STRING(v) : YAJL_IS_NUMBER(v) ?
+					 YAJL_GET_NUMBER(v) : "", 0, (unsigned long) -1, &after))
+	{
+		search_error(reply, "after must be a whole number");
+		goto cleanup;
+	}
+	if (after >= cap)
+	{
+		char msg[128];
+
+		(void) snprintf(msg, sizeof(msg), "Paging beyond %lu results is not allowed", cap);
+		search_error(reply, msg);
+		goto cleanup;
+	}
+	v = yajl_tree_get(body, groups_path, yajl_t_array);
+	if (v != NULL && YAJL_GET_ARRAY(v)->len > 0)
+	{
+		const char *filters_path[] = { "filters", NULL };
+		yajl_val list = yajl_tree_get(YAJL_GET_ARRAY(v)->values[0], filters_path, yajl_t_array);
+
+		for (size_t i = 0; list != NULL && i < YAJL_GET_ARRAY(list)->len; i++)
+		{
+			yajl_val f = YAJL_GET_ARRAY(list)->values[i];
+			const char *pp[] = { "propertyName", NULL };
+			const char *op[] = { "operator", NULL };
+			const char *vp[] = { "value", NULL };
+			yajl_val pv = yajl_tree_get(f, pp, yajl_t_string);
+			yajl_val ov = yajl_tree_get(f, op, yajl_t_string);
+			yajl_val vv = yajl_tree_get(f, vp, yajl_t_any);
+
+			if (nf == SEARCH_MAX_FILTERS || pv == NULL || ov == NULL || vv == NULL ||
+				!(YAJL_IS_STRING(vv) || YAJL_IS_NUMBER(vv)))
+			{
+				search_error(reply, "a filter needs propertyName, operator and value");
+				goto cleanup;
+			}
+			(void) snprintf(filters[nf].prop, sizeof(filters[nf].prop), "%s", YAJL_GET_STRING(pv));
+			(void) snprintf(filters[nf].op, sizeof(filters[nf].op), "%s", YAJL_GET_STRING(ov));
+			(void) snprintf(filters[nf].value, sizeof(filters[nf].value), "%s",
+							YAJL_IS_STRING(vv) ? YAJL_GET_STRING(vv) : YAJL_GET_NUMBER(vv));
+			nf++;
+		}
+	}
+	v = yajl_tree_get(body, sorts_path, yajl_t_array);
+	if (v != NULL && YAJL_GET_ARRAY(v)->len > 0)
+	{
+		const char *pp[] = { "propertyName", NULL };
+		const char *dp[] = { "direction", NULL };
+		yajl_val pv = yajl_tree_get(YAJL_GET_ARRAY(v)->values[0], pp, yajl_t_string);
+		yajl_val dv = yajl_tree_get(YAJL_GET_ARRAY(v)->values[0], dp, yajl_t_string);
+
+		const char *dir = dv != NULL ? YAJL_GET_STRING(dv) : NULL;
+
+		sort_prop = pv != NULL ? YAJL_GET_STRING(pv) : NULL;
+		descending = dir != NULL && strcmp(dir, "DESCENDING") == 0;
+	}
+
+	recs = calloc(d->count > 0 ? d->count : 1, sizeof(yajl_val));
+	hits = calloc(d->count > 0 ? d->count : 1, sizeof(SearchHit));
+	if (recs == NULL || hits == NULL)
+	{
+		reply_json(reply, 500, "{\"error\":\"out of memory\"}");
+		goto cleanup;
+	}
+	for (size_t i = 0; i < d->count; i++)
+	{
+		char *line = strndup(d->records[i], d->lens[i]);
+
+		recs[i] = line != NULL ? yajl_tree_parse(line, NULL, 0) : NULL;
+		free(line);
+		if (recs[i] != NULL && search_match(recs[i], filters, nf))
+		{
+			const char *k = sort_prop != NULL ? search_value(recs[i], sort_prop) : NULL;
+			double key = 0;
+
+			if (k == NULL || !search_number(k, &key))
+			{
+				key = 0;
+			}
+			hits[n].index = i;
+			hits[n].key = sort_prop != NULL ? (descending ? -key : key) : (double) i;
+			n++;
+		}
+	}
+	qsort(hits, n, sizeof(SearchHit), compare_hits);
+	{
+		size_t from = after < n ? (size_t) after : n;
+		size_t to = n - from > limit ? from + limit : n;
+
+		buf_printf(&reply->body, "{\"total\":%zu,\"results\":[", n);
+		for (size_t i = from; i < to; i++)
+		{
+			if (i > from)
+			{
+				buf_append(&reply->body, ",", 1);
+			}
+			append_records(&reply->body, d, hits[i].index, hits[i].index + 1);
+		}
+		buf_puts(&reply->body, "]");
+		if (to < n)
+		{
+			buf_printf(&reply->body, ",\"paging\":{\"next\":{\"after\":\"%zu\"}}", to);
+		}
+		buf_puts(&reply->body, "}");
+	}
+
+cleanup:
+	for (size_t i = 0; recs != NULL && i < d->count; i++)
+	{
+		yajl_tree_free(recs[i]);
+	}
+	free(recs);
+	free(hits);
+	yajl_tree_free(body);
+	free(text);
 }
 
 /*
@@ -669,6 +1056,9 @@ pages_render(const PageRequest *req, Reply *reply)
 			{
 				jobs_render_status(req, reply);
 			}
+			break;
+		case MODE_SEARCH:
+			render_search(req, d, reply);
 			break;
 		case MODE_FILE:
 			break;

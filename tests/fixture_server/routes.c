@@ -32,6 +32,7 @@ static const struct
 	{ "stream", MODE_STREAM },
 	{ "graph", MODE_GRAPH },
 	{ "async", MODE_ASYNC },
+	{ "search", MODE_SEARCH },
 };
 
 const char *

@@ -110,7 +110,9 @@ test_config_defaults_apply(void **state)
 	assert_int_equal(config_get_int(cfg, "http", "retry_max_sleep_ms"), 30000);
 	assert_true(config_get_bool(cfg, "channels", "defaults"));
 	assert_false(config_get_bool(cfg, "crm.hubspot", "enabled"));
-	assert_string_equal(config_get(cfg, "attribution", "models"), "first_touch,last_touch,linear");
+	assert_string_equal(config_get(cfg, "attribution", "models"),
+						"first_touch,last_touch,last_non_direct,linear,position_based,time_decay,"
+						"w_shaped,full_path,markov");
 	assert_string_equal(config_source(cfg, "http", "timeout_seconds"), "default");
 	assert_false(config_has_section(cfg, "http"));
 	config_free(cfg);

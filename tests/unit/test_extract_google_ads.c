@@ -377,7 +377,9 @@ test_extract_google_ads_request(void **state)
 	body = json_parse(tb_text(&req.body), req.body.len, NULL, 0);
 	assert_non_null(body);
 	assert_string_equal(json_string(json_member(body, "query")),
-						"SELECT customer.id, customer.currency_code, campaign.id, campaign.name, "
+						"SELECT customer.id, customer.currency_code, customer.tracking_url_template, "
+						"customer.final_url_suffix, campaign.id, campaign.name, "
+						"campaign.tracking_url_template, campaign.final_url_suffix, "
 						"metrics.cost_micros, metrics.clicks, metrics.impressions, segments.date "
 						"FROM campaign WHERE segments.date BETWEEN '2024-06-01' AND '2024-06-07'");
 	json_free(body);
@@ -447,6 +449,199 @@ test_extract_google_ads_config(void **state)
 }
 
 
+
+static void
+test_extract_google_ads_ad_level_utm(void **state)
+{
+	ExtractFixture f = { 0 };
+	SourceStream st;
+	PageState ps;
+	ClError err;
+	RowSet spend;
+	const JsonValue *row;
+
+	(void) state;
+	open_window(&f, "2024-06-01", "2024-06-30",
+				"level = ad\naccount_utm = 123-456-7890=adwords/ppc\n");
+	tx_next_stream(&f, &st);
+	/* an ad-level row without its ad is refused */
+	page_state_init(&ps);
+	assert_false(tx_feed_text(&f, &st, &ps,
+		"[{\"results\":[{\"customer\":{\"currencyCode\":\"USD\"},\"campaign\":{\"id\":\"1\"},"
+		"\"adGroup\":{\"id\":\"2\"},\"segments\":{\"date\":\"2024-06-04\"}}]}]", &err));
+	assert_int_equal(err, CL_ERR_DATA);
+	page_state_free(&ps);
+	page_state_init(&ps);
+	assert_true(tx_feed_text(&f, &st, &ps,
+		"[{\"results\":["
+		/* the ad's suffix tags everything; {campaignid} is resolved */
+		"{\"customer\":{\"id\":\"1234567890\",\"currencyCode\":\"USD\","
+		"\"finalUrlSuffix\":\"utm_source=acct\"},"
+		"\"campaign\":{\"id\":\"11\",\"name\":\"Brand\",\"trackingUrlTemplate\":"
+		"\"{lpurl}?utm_source=tmpl&utm_medium=cpc&utm_campaign=brand_{campaignid}\"},"
+		"\"adGroup\":{\"id\":\"21\",\"finalUrlSuffix\":\"utm_medium=paidsearch\"},"
+		"\"adGroupAd\":{\"ad\":{\"id\":\"31\",\"finalUrlSuffix\":"
+		"\"utm_source=google&utm_content={creative}\"}},"
+		"\"metrics\":{\"costMicros\":\"2500000\",\"clicks\":\"2\",\"impressions\":\"40\"},"
+		"\"segments\":{\"date\":\"2024-06-03\"}},"
+		/* a custom parameter cannot be resolved: the next level's value is
+		 * used, then the account fallback, then the campaign name */
+		"{\"customer\":{\"id\":\"1234567890\",\"currencyCode\":\"USD\"},"
+		"\"campaign\":{\"id\":\"12\",\"name\":\"Generic Terms\",\"finalUrlSuffix\":"
+		"\"utm_campaign={_campaign}\"},"
+		"\"adGroup\":{\"id\":\"22\"},\"adGroupAd\":{\"ad\":{\"id\":\"32\"}},"
+		"\"metrics\":{\"costMicros\":\"1000000\"},\"segments\":{\"date\":\"2024-06-04\"}}"
+		"]}]", &err));
+	page_state_free(&ps);
+	tx_commit(&f);
+	tx_read(&f, "spend", &spend);
+	assert_int_equal(spend.count, 2);
+	row = tx_find(&spend, "ad_id", "31", NULL);
+	assert_string_equal(tx_str(row, "adgroup_id"), "21");
+	assert_string_equal(tx_str(row, "campaign_id"), "11");
+	assert_string_equal(tx_str(row, "source"), "google");
+	assert_string_equal(tx_str(row, "medium"), "paidsearch");
+	assert_string_equal(tx_str(row, "campaign"), "brand_11");
+	assert_string_equal(tx_str(row, "campaign_name"), "Brand");
+	assert_int_equal(tx_int(row, "cost_minor"), 250);
+	row = tx_find(&spend, "ad_id", "32", NULL);
+	assert_string_equal(tx_str(row, "source"), "adwords");
+	assert_string_equal(tx_str(row, "medium"), "ppc");
+	assert_string_equal(tx_str(row, "campaign"), "Generic Terms");
+	tx_rows_free(&spend);
+
+	tx_close(&f);
+}
+
+
+static void
+test_extract_google_ads_ad_level_query(void **state)
+{
+	ExtractFixture f = { 0 };
+	TokenServer ts;
+	SourceStream st;
+	SourceRequest req;
+	SourcePage page = { 1, 0, NULL };
+	ClError err = CL_OK;
+	JsonValue *body;
+	const char *query;
+
+	(void) state;
+	token_server_start(&ts);
+	open_with_token_server(&f, &ts, "rtoken", "level = ad\n");
+	assert_true(vendor_google_ads.authenticate(f.state, &f.run, false, &err));
+	tx_next_stream(&f, &st);
+	tx_request(&f, &st, &page, &req);
+	body = json_parse(tb_text(&req.body), req.body.len, NULL, 0);
+	assert_non_null(body);
+	query = json_string(json_member(body, "query"));
+	/* the ad, its ad group and the tracking settings of every level */
+	assert_non_null(strstr(query, "customer.tracking_url_template, customer.final_url_suffix, "
+						   "campaign.id, campaign.name, campaign.tracking_url_template, "
+						   "campaign.final_url_suffix, ad_group.id, ad_group.name, "
+						   "ad_group.tracking_url_template, ad_group.final_url_suffix, "
+						   "ad_group_ad.ad.id, ad_group_ad.ad.tracking_url_template, "
+						   "ad_group_ad.ad.final_url_suffix, metrics.cost_micros"));
+	assert_non_null(strstr(query, " FROM ad_group_ad WHERE segments.date BETWEEN "
+						   "'2024-06-01' AND '2024-06-07'"));
+	json_free(body);
+	tx_request_free(&req);
+	http_client_free(f.run.http);
+	tx_close(&f);
+	token_server_stop(&ts);
+}
+
+
+static void
+test_extract_google_ads_accessible_customers(void **state)
+{
+	ExtractFixture f = { 0 };
+	SourceStream st;
+	PageState ps;
+	ClError err = CL_OK;
+	bool more = true;
+	char ini[512];
+
+	(void) state;
+	snprintf(ini, sizeof(ini), "%s",
+			 "[ads.google_ads]\nenabled = true\nbase_url = http://127.0.0.1:9\n"
+			 "token_url = http://127.0.0.1:9/token\nclient_id = cid\nclient_secret = cs\n"
+			 "refresh_token = rt\ndeveloper_token = devtoken\ncustomer_ids = all\n"
+			 "level = ad_group\n");
+	tx_cli_window(&f, "2024-06-01", "2024-06-02");
+	assert_true(tx_open(&f, &vendor_google_ads, ini, &err));
+	tx_next_stream(&f, &st);
+	assert_string_equal(st.label, "accessible customers");
+	page_state_init(&ps);
+	/* a retried attempt maps the list again: each customer is kept once */
+	assert_true(tx_feed_text(&f, &st, &ps, "{\"resourceNames\":[\"customers/1234567890\","
+							 "\"customers/5550001111\",\"customers/1234567890\"]}", &err));
+	page_state_free(&ps);
+	tx_next_stream(&f, &st);
+	assert_string_equal(st.label, "customer 1234567890");
+	tx_next_stream(&f, &st);
+	assert_string_equal(st.label, "customer 5550001111");
+	assert_true(vendor_google_ads.next_stream(f.state, &f.run, &st, &more, &err));
+	assert_false(more);
+	tx_close(&f);
+
+	/* a name that is not a customer's */
+	memset(&f, 0, sizeof(f));
+	tx_cli_window(&f, "2024-06-01", "2024-06-02");
+	assert_true(tx_open(&f, &vendor_google_ads, ini, &err));
+	tx_next_stream(&f, &st);
+	page_state_init(&ps);
+	assert_false(tx_feed_text(&f, &st, &ps, "{\"resourceNames\":[\"campaigns/1\"]}", &err));
+	assert_int_equal(err, CL_ERR_DATA);
+	page_state_free(&ps);
+	tx_close(&f);
+}
+
+
+static void
+test_extract_google_ads_retry_delay_cap(void **state)
+{
+	ExtractFixture f = { 0 };
+	HttpResponse resp;
+	int64_t delay = -1;
+
+	(void) state;
+	/* the saved error asks for 40591 s: beyond a cap of 600 s, no retry */
+	open_window(&f, "2024-06-01", "2024-06-02", "retry_delay_cap_seconds = 600\n");
+	tx_error_response(&resp, 429, "vendors/google_ads/error_429_resource_exhausted.json");
+	assert_int_equal(vendor_google_ads.classify(f.state, &resp, &delay), HTTP_VERDICT_FAIL);
+	http_response_reset(&resp);
+	tx_close(&f);
+	/* within a cap of a day it is waited for (the retry budget decides) */
+	memset(&f, 0, sizeof(f));
+	open_window(&f, "2024-06-01", "2024-06-02", "retry_delay_cap_seconds = 86400\n");
+	tx_error_response(&resp, 429, "vendors/google_ads/error_429_resource_exhausted.json");
+	assert_int_equal(vendor_google_ads.classify(f.state, &resp, &delay), HTTP_VERDICT_RETRY);
+	assert_int_equal(delay, INT64_C(40591000));
+	http_response_reset(&resp);
+	tx_close(&f);
+}
+
+
+static void
+test_extract_google_ads_bad_level(void **state)
+{
+	ExtractFixture f = { 0 };
+	ClError err = CL_OK;
+	char ini[1024];
+
+	(void) state;
+	snprintf(ini, sizeof(ini), "%slevel = keyword\n", ads_ini);
+	assert_false(tx_open(&f, &vendor_google_ads, ini, &err));
+	assert_int_equal(err, CL_ERR_CONFIG);
+	tx_close(&f);
+	memset(&f, 0, sizeof(f));
+	snprintf(ini, sizeof(ini), "%saccount_utm = 123=google\n", ads_ini);
+	assert_false(tx_open(&f, &vendor_google_ads, ini, &err));
+	assert_int_equal(err, CL_ERR_CONFIG);
+	tx_close(&f);
+}
+
 int
 main(void)
 {
@@ -461,6 +656,11 @@ main(void)
 		cmocka_unit_test(test_extract_google_ads_request),
 		cmocka_unit_test(test_extract_google_ads_refused_grant),
 		cmocka_unit_test(test_extract_google_ads_config),
+		cmocka_unit_test(test_extract_google_ads_ad_level_utm),
+		cmocka_unit_test(test_extract_google_ads_ad_level_query),
+		cmocka_unit_test(test_extract_google_ads_accessible_customers),
+		cmocka_unit_test(test_extract_google_ads_retry_delay_cap),
+		cmocka_unit_test(test_extract_google_ads_bad_level),
 	};
 	assert_true(http_global_init());
 	failed = cmocka_run_group_tests(tests, NULL, NULL);

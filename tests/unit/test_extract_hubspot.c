@@ -12,6 +12,7 @@
 #include "test_extract_support.h"
 
 #include "registry.h"
+#include "state.h"
 
 static const char token_ini[] =
 	"[crm.hubspot]\nenabled = true\nbase_url = http://127.0.0.1:9/api/\ntoken = pat-test-token\n"
@@ -585,7 +586,8 @@ test_extract_hubspot_requests(void **state)
 						"http://127.0.0.1:9/api/crm/v3/objects/contacts?limit=50&archived=false"
 						"&properties=email,createdate,lastmodifieddate,lifecyclestage,hubspot_owner_id,"
 						"hs_analytics_source,hs_analytics_source_data_1,hs_analytics_source_data_2,"
-						"product_line");
+						"hs_latest_source,hs_latest_source_data_1,hs_latest_source_data_2,"
+						"hs_latest_source_timestamp,product_line");
 	tx_request_free(&req);
 
 	tx_next_stream(&f, &st);
@@ -593,12 +595,342 @@ test_extract_hubspot_requests(void **state)
 	page.cursor = "a+b/c=";
 	tx_request(&f, &st, &page, &req);
 	assert_string_equal(tb_text(&req.url),
-						"http://127.0.0.1:9/api/crm/v3/objects/deals?limit=50"
+						"http://127.0.0.1:9/api/crm/v3/objects/deals?limit=50&archived=false"
 						"&properties=dealname,amount,deal_currency_code,dealstage,pipeline,closedate,"
 						"createdate,hs_lastmodifieddate,product_line&associations=contacts"
 						"&after=a%2Bb%2Fc%3D");
 	assert_int_equal(req.body.len, 0);
 	tx_request_free(&req);
+	tx_close(&f);
+}
+
+
+/*
+ * search_body builds the request of contacts page (number, cursor) and
+ * returns its parsed JSON body (json_free); the request must be a POST to
+ * the search endpoint.
+ */
+static JsonValue *
+search_body(ExtractFixture *f, const SourceStream *st, int64_t number, const char *cursor)
+{
+	SourceRequest req;
+	SourcePage page = { number, 0, cursor };
+	JsonValue *body;
+
+	tx_request(f, st, &page, &req);
+	assert_string_equal(req.method, "POST");
+	assert_string_equal(tb_text(&req.url), "http://127.0.0.1:9/api/crm/v3/objects/contacts/search");
+	assert_true(tx_has_header(&req, "Content-Type: application/json"));
+	body = json_parse(tb_text(&req.body), req.body.len, NULL, 0);
+	assert_non_null(body);
+	tx_request_free(&req);
+	return body;
+}
+
+
+/* filter_value: the value of the filter on prop with op, or NULL. */
+static const char *
+filter_value(const JsonValue *body, const char *prop, const char *op)
+{
+	const JsonValue *filters = json_path(body, "filterGroups");
+
+	filters = filters != NULL && filters->count > 0 ? json_member(filters->items[0], "filters") : NULL;
+	for (size_t i = 0; filters != NULL && i < filters->count; i++)
+	{
+		const JsonValue *f = filters->items[i];
+
+		if (strcmp(json_string(json_member(f, "propertyName")), prop) == 0 &&
+			strcmp(json_string(json_member(f, "operator")), op) == 0)
+			return json_string(json_member(f, "value"));
+	}
+	return NULL;
+}
+
+
+/*
+ * Incremental contacts: a first run with start_date searches from it up to
+ * the frozen run start, sorted by id; the watermark is saved only by
+ * after_commit; the next run searches from the watermark. Past
+ * search_max_results the query starts again above the highest id read.
+ */
+static void
+test_extract_hubspot_search_incremental(void **state)
+{
+	ExtractFixture f = { 0 };
+	SourceStream st;
+	PageState ps;
+	ClError err = CL_OK;
+	JsonValue *body;
+	char *statedir;
+	char hi[32];
+	bool found = true;
+	ClTime wm = 0;
+	ClTime upper;
+
+	(void) state;
+	open_at(&f, "start_date = 2026-01-15\nsearch_max_results = 10\n", "contacts", &st);
+	upper = f.run.started_at - f.run.started_at % 1000;
+	snprintf(hi, sizeof(hi), "%lld", (long long) (upper / 1000));
+	body = search_body(&f, &st, 1, NULL);
+	assert_string_equal(filter_value(body, "lastmodifieddate", "GTE"), "1768435200000");
+	assert_string_equal(filter_value(body, "lastmodifieddate", "LT"), hi);
+	assert_null(filter_value(body, "hs_object_id", "GT"));
+	assert_string_equal(json_string(json_member(json_member(body, "sorts")->items[0],
+												"propertyName")), "hs_object_id");
+	assert_string_equal(json_string(json_member(body, "properties")->items[0]), "email");
+	assert_int_equal(tx_int(body, "limit"), 2);
+	assert_null(json_member(body, "after"));
+	json_free(body);
+
+	/* a page of the search: its records map as listed contacts do */
+	page_state_init(&ps);
+	assert_true(tx_feed_text(&f, &st, &ps,
+							 "{\"total\":30,\"results\":[{\"id\":\"5\",\"properties\":"
+							 "{\"email\":\"a@example.com\",\"createdate\":\"2026-02-01T00:00:00Z\","
+							 "\"lastmodifieddate\":\"2026-02-02T00:00:00Z\"}},{\"id\":\"17\","
+							 "\"properties\":{\"createdate\":\"2026-02-01T00:00:00Z\","
+							 "\"lastmodifieddate\":\"2026-02-02T00:00:00Z\"}}],"
+							 "\"paging\":{\"next\":{\"after\":\"2\"}}}", &err));
+	assert_string_equal(ps.page.cursor, "2");
+	body = search_body(&f, &st, ps.page.number, ps.page.cursor);
+	assert_string_equal(json_string(json_member(body, "after")), "2");
+	json_free(body);
+	page_state_free(&ps);
+
+	/* after 8 + 2 would pass the cap of 10: ids above 17, from the start */
+	body = search_body(&f, &st, 5, "8");
+	assert_string_equal(json_string(json_member(body, "after")), "8");
+	json_free(body);
+	body = search_body(&f, &st, 6, "10");
+	assert_string_equal(filter_value(body, "hs_object_id", "GT"), "17");
+	assert_string_equal(filter_value(body, "lastmodifieddate", "GTE"), "1768435200000");
+	assert_null(json_member(body, "after"));
+	json_free(body);
+	/* the same page again (a retry) stays in its segment */
+	page_state_init(&ps);
+	assert_true(tx_feed_text(&f, &st, &ps,
+							 "{\"total\":1,\"results\":[{\"id\":\"40\",\"properties\":"
+							 "{\"createdate\":\"2026-02-01T00:00:00Z\","
+							 "\"lastmodifieddate\":\"2026-02-02T00:00:00Z\"}}]}", &err));
+	page_state_free(&ps);
+	body = search_body(&f, &st, 6, "10");
+	assert_string_equal(filter_value(body, "hs_object_id", "GT"), "17");
+	json_free(body);
+
+	/* nothing is saved before the commit, the upper bound after it */
+	statedir = state_dir_path(f.cfg);
+	assert_non_null(statedir);
+	assert_true(state_read_watermark(statedir, "hubspot", "contacts", &found, &wm, &err));
+	assert_false(found);
+	tx_commit(&f);
+	assert_true(vendor_hubspot.after_commit(f.state, &f.run, &err));
+	assert_true(state_read_watermark(statedir, "hubspot", "contacts", &found, &wm, &err));
+	assert_true(found);
+	assert_true(wm == upper);
+
+	/* the next run starts at the watermark */
+	vendor_hubspot.close(f.state);
+	f.state = NULL;
+	source_run_free(&f.run);
+	assert_true(source_run_init(&f.run, &vendor_hubspot, f.cfg, &f.cli, f.dir,
+								"20260101T000001Z-abcdef", "cl-extract-test"));
+	assert_true(vendor_hubspot.open(&f.run, &f.state, &err));
+	assert_true(source_run_open_writers(&f.run));
+	tx_next_stream(&f, &st);
+	tx_next_stream(&f, &st);
+	assert_string_equal(st.name, "contacts");
+	body = search_body(&f, &st, 1, NULL);
+	assert_string_equal(filter_value(body, "lastmodifieddate", "GTE"), hi);
+	json_free(body);
+	free(statedir);
+	tx_close(&f);
+}
+
+
+/*
+ * --from/--to searches those days and saves no watermark; --full-refresh
+ * and a first run without start_date list every contact.
+ */
+static void
+test_extract_hubspot_search_modes(void **state)
+{
+	ExtractFixture f = { 0 };
+	SourceStream st;
+	SourceRequest req;
+	SourcePage page = { 1, 0, NULL };
+	ClError err = CL_OK;
+	JsonValue *body;
+	char *statedir;
+	bool found = true;
+	ClTime wm;
+
+	(void) state;
+	tx_cli_window(&f, "2026-02-01", "2026-02-02");
+	open_at(&f, "", "contacts", &st);
+	body = search_body(&f, &st, 1, NULL);
+	assert_string_equal(filter_value(body, "lastmodifieddate", "GTE"), "1769904000000");
+	assert_string_equal(filter_value(body, "lastmodifieddate", "LT"), "1770076800000");
+	json_free(body);
+	tx_commit(&f);
+	assert_true(vendor_hubspot.after_commit(f.state, &f.run, &err));
+	statedir = state_dir_path(f.cfg);
+	assert_true(state_read_watermark(statedir, "hubspot", "contacts", &found, &wm, &err));
+	assert_false(found);
+	free(statedir);
+	tx_close(&f);
+
+	memset(&f, 0, sizeof(f));
+	f.cli.full_refresh = true;
+	open_at(&f, "start_date = 2026-01-15\n", "contacts", &st);
+	tx_request(&f, &st, &page, &req);
+	assert_null(req.method);
+	assert_non_null(strstr(tb_text(&req.url), "/crm/v3/objects/contacts?limit=2"));
+	tx_request_free(&req);
+	tx_close(&f);
+
+	memset(&f, 0, sizeof(f));
+	open_at(&f, "", "contacts", &st);
+	tx_request(&f, &st, &page, &req);
+	assert_null(req.method);
+	tx_request_free(&req);
+	tx_close(&f);
+
+	memset(&f, 0, sizeof(f));
+	f.cli.full_refresh = true;
+	tx_cli_window(&f, "2026-02-01", "2026-02-02");
+	assert_false(tx_open(&f, &vendor_hubspot, token_ini, &err));
+	assert_int_equal(err, CL_ERR_USAGE);
+	tx_close(&f);
+}
+
+
+/*
+ * Archived objects: read on incremental runs only, kept when archived in
+ * the run's window, written as deleted rows dated by archivedAt, without
+ * a new touch.
+ */
+static void
+test_extract_hubspot_archived(void **state)
+{
+	ExtractFixture f = { 0 };
+	SourceStream st;
+	SourceRequest req;
+	SourcePage page = { 1, 0, NULL };
+	PageState ps;
+	ClError err = CL_OK;
+	RowSet leads;
+	RowSet deals;
+	RowSet touches;
+	const JsonValue *row;
+	bool more = true;
+
+	(void) state;
+	open_at(&f, "start_date = 2026-01-15\n", "archived contacts", &st);
+	tx_request(&f, &st, &page, &req);
+	assert_non_null(strstr(tb_text(&req.url), "/crm/v3/objects/contacts?limit=2&archived=true&"));
+	tx_request_free(&req);
+	page_state_init(&ps);
+	assert_true(tx_feed_text(&f, &st, &ps,
+							 "{\"results\":[{\"id\":\"31\",\"properties\":{\"email\":\"x@example.com\","
+							 "\"createdate\":\"2026-01-20T00:00:00Z\",\"lastmodifieddate\":"
+							 "\"2026-01-21T00:00:00Z\",\"hs_analytics_source\":\"OFFLINE\"},"
+							 "\"archived\":true,\"archivedAt\":\"2026-02-01T09:00:00Z\"},"
+							 "{\"id\":\"32\",\"properties\":{\"createdate\":\"2025-12-01T00:00:00Z\","
+							 "\"lastmodifieddate\":\"2025-12-02T00:00:00Z\"},\"archived\":true,"
+							 "\"archivedAt\":\"2026-01-01T00:00:00Z\"}]}", &err));
+	assert_false(tx_feed_text(&f, &st, &ps,
+							  "{\"results\":[{\"id\":\"33\",\"properties\":{\"createdate\":"
+							  "\"2026-01-20T00:00:00Z\",\"lastmodifieddate\":\"2026-01-21T00:00:00Z\"},"
+							  "\"archived\":false}]}", &err));
+	assert_int_equal(err, CL_ERR_DATA);
+	page_state_free(&ps);
+
+	tx_next_stream(&f, &st);
+	assert_string_equal(st.name, "archived deals");
+	page_state_init(&ps);
+	assert_true(tx_feed_text(&f, &st, &ps,
+							 "{\"results\":[{\"id\":\"77\",\"properties\":{\"dealname\":\"Gone\","
+							 "\"createdate\":\"2026-01-20T00:00:00Z\",\"hs_lastmodifieddate\":"
+							 "\"2026-01-21T00:00:00Z\"},\"archived\":true,"
+							 "\"archivedAt\":\"2026-02-03T00:00:00Z\"}]}", &err));
+	page_state_free(&ps);
+	assert_true(vendor_hubspot.next_stream(f.state, &f.run, &st, &more, &err));
+	assert_false(more);
+	tx_commit(&f);
+
+	tx_read(&f, "lead", &leads);
+	assert_int_equal(leads.count, 1);
+	row = tx_find(&leads, "lead_id", "31", NULL);
+	assert_true(tx_bool(row, "is_deleted"));
+	assert_string_equal(tx_str(row, "updated_at"), "2026-02-01T09:00:00Z");
+	tx_read(&f, "touch", &touches);
+	assert_int_equal(touches.count, 0);
+	tx_read(&f, "deal", &deals);
+	row = tx_find(&deals, "deal_id", "77", NULL);
+	assert_true(tx_bool(row, "is_deleted"));
+	assert_string_equal(tx_str(row, "updated_at"), "2026-02-03T00:00:00Z");
+	tx_rows_free(&leads);
+	tx_rows_free(&touches);
+	tx_rows_free(&deals);
+	tx_close(&f);
+
+	/* a first run (no watermark, no start_date) reads no archived list */
+	memset(&f, 0, sizeof(f));
+	open_at(&f, "", "deals", &st);
+	assert_true(vendor_hubspot.next_stream(f.state, &f.run, &st, &more, &err));
+	assert_false(more);
+	tx_close(&f);
+}
+
+
+/*
+ * The latest source is a touch at hs_latest_source_timestamp; in the saved
+ * payload it is the creating visit again (OFFLINE/API/sample-contact 68 ms
+ * after createdate), which is not counted twice.
+ */
+static void
+test_extract_hubspot_latest_source(void **state)
+{
+	ExtractFixture f = { 0 };
+	SourceStream st;
+	PageState ps;
+	ClError err;
+	RowSet touches;
+	const JsonValue *t;
+	ClDate date;
+
+	(void) state;
+	open_at(&f, "", "contacts", &st);
+	page_state_init(&ps);
+	assert_true(tx_feed_fixture(&f, &st, &ps,
+								"vendors/hubspot/contacts_with_property_history_v3.json", &err));
+	assert_true(tx_feed_text(&f, &st, &ps,
+							 "{\"results\":[{\"id\":\"7\",\"properties\":{\"email\":\"g@example.com\","
+							 "\"createdate\":\"2026-01-05T09:00:00Z\",\"lastmodifieddate\":"
+							 "\"2026-02-10T09:00:00Z\",\"hs_analytics_source\":\"ORGANIC_SEARCH\","
+							 "\"hs_analytics_source_data_1\":\"Bing\",\"hs_latest_source\":"
+							 "\"PAID_SEARCH\",\"hs_latest_source_data_1\":\"Google\","
+							 "\"hs_latest_source_data_2\":\"spring\",\"hs_latest_source_timestamp\":"
+							 "\"2026-02-10T08:00:00.123Z\"}}]}", &err));
+	page_state_free(&ps);
+	tx_commit(&f);
+	tx_read(&f, "touch", &touches);
+	assert_int_equal(touches.count, 3);
+	(void) tx_find(&touches, "touch_id", "contact-1-original", NULL);
+	t = tx_find(&touches, "touch_id", "contact-7-original", NULL);
+	assert_string_equal(tx_str(t, "source"), "bing");
+	assert_string_equal(tx_str(t, "medium"), "organic");
+	t = tx_find(&touches, "touch_id", "contact-7-latest-1770710400123", &date);
+	assert_int_equal(date, tx_date("2026-02-10"));
+	assert_string_equal(tx_str(t, "at"), "2026-02-10T08:00:00.123000Z");
+	assert_string_equal(tx_str(t, "kind"), "ad_click");
+	assert_string_equal(tx_str(t, "source"), "google");
+	assert_string_equal(tx_str(t, "medium"), "cpc");
+	assert_string_equal(tx_str(t, "campaign"), "spring");
+	assert_string_equal(tx_str(t, "person.email"), "g@example.com");
+	assert_string_equal(tx_str(t, "person.crm_id"), "7");
+	assert_string_equal(tx_str(t, "updated_at"), "2026-02-10T09:00:00Z");
+	tx_rows_free(&touches);
 	tx_close(&f);
 }
 
@@ -718,6 +1050,10 @@ main(void)
 		cmocka_unit_test(test_extract_hubspot_deal_fallback_stages),
 		cmocka_unit_test(test_extract_hubspot_deal_bad_values),
 		cmocka_unit_test(test_extract_hubspot_requests),
+		cmocka_unit_test(test_extract_hubspot_search_incremental),
+		cmocka_unit_test(test_extract_hubspot_search_modes),
+		cmocka_unit_test(test_extract_hubspot_archived),
+		cmocka_unit_test(test_extract_hubspot_latest_source),
 		cmocka_unit_test(test_extract_hubspot_cursor_must_advance),
 		cmocka_unit_test(test_extract_hubspot_config),
 		cmocka_unit_test(test_extract_hubspot_error_bodies),

@@ -1,7 +1,9 @@
 /*
  * test_extract_mailchimp.c: the Mailchimp vendor on the saved Mailchimp
- * payloads (shared/fixtures/vendors/mailchimp) and on activity kinds they
- * do not show (clicks with and without utm tags, bounces).
+ * payloads (shared/fixtures/vendors/mailchimp), a campaign report shaped
+ * like the API's (tests/data/extract/mailchimp_report.json), activity kinds
+ * the payloads do not show (clicks with and without utm tags, bounces) and
+ * the per-campaign activity watermarks.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -51,6 +53,44 @@ feed_campaigns(ExtractFixture *f)
 }
 
 
+/* next_report: the next stream must be the report of the saved campaign. */
+static void
+next_report(ExtractFixture *f, SourceStream *st)
+{
+	tx_next_stream(f, st);
+	assert_string_equal(st->name, "reports");
+	assert_string_equal(st->label, "report of campaign xxxxxxxxx");
+	assert_true(st->parallel);
+	assert_int_equal(st->paging, SOURCE_PAGING_NONE);
+}
+
+
+/* feed_report maps the report of the saved campaign. */
+static void
+feed_report(ExtractFixture *f)
+{
+	SourceStream st;
+	PageState ps;
+	ClError err;
+
+	next_report(f, &st);
+	page_state_init(&ps);
+	assert_true(tx_feed_data(f, &st, &ps, "mailchimp_report.json", &err));
+	assert_true(ps.done);
+	page_state_free(&ps);
+}
+
+
+/* skip_report hands out the report stream without mapping it. */
+static void
+skip_report(ExtractFixture *f)
+{
+	SourceStream st;
+
+	next_report(f, &st);
+}
+
+
 static void
 test_extract_mailchimp_campaigns(void **state)
 {
@@ -61,7 +101,11 @@ test_extract_mailchimp_campaigns(void **state)
 
 	(void) state;
 	open_window(&f, "2016-10-01", "2016-10-31", "");
+	/* parallel streams over [email.mailchimp] max_connections (default 4) */
+	assert_int_equal(f.run.max_connections, 4);
 	feed_campaigns(&f);
+	/* the row is written with the report's counts */
+	feed_report(&f);
 	tx_commit(&f);
 
 	tx_read(&f, "email_campaign", &rows);
@@ -80,6 +124,76 @@ test_extract_mailchimp_campaigns(void **state)
 	/* tracking.google_analytics is "" in the payload: the title stands in */
 	assert_string_equal(tx_str(c, "campaign"),
 						"AYCLR 10/10/16 - Now Available - Story First: Crafting Products That Engage");
+	/* the report: emails_sent, opens, clicks, bounces, unsubscribed */
+	assert_int_equal(tx_int(c, "sends"), 14592);
+	assert_int_equal(tx_int(c, "opens"), 5231);
+	assert_int_equal(tx_int(c, "unique_opens"), 3301);
+	assert_int_equal(tx_int(c, "clicks"), 688);
+	assert_int_equal(tx_int(c, "unique_clicks"), 412);
+	assert_int_equal(tx_int(c, "unique_subscriber_clicks"), 377);
+	assert_int_equal(tx_int(c, "hard_bounces"), 17);
+	assert_int_equal(tx_int(c, "soft_bounces"), 45);
+	assert_int_equal(tx_int(c, "bounces"), 62);
+	assert_int_equal(tx_int(c, "unsubscribes"), 31);
+	/* the counts are as of this run */
+	{
+		char at[CL_TIME_BUFSIZE];
+
+		assert_string_equal(tx_str(c, "updated_at"), time_format_rfc3339(f.run.started_at, at));
+	}
+	/* nothing else: time series and rates stay behind */
+	assert_int_equal(c->count, 20);
+	tx_rows_free(&rows);
+	tx_close(&f);
+}
+
+
+static void
+test_extract_mailchimp_bad_report(void **state)
+{
+	ExtractFixture f = { 0 };
+	SourceStream st;
+	PageState ps;
+	ClError err;
+	RowSet rows;
+
+	(void) state;
+	open_window(&f, "2016-10-01", "2016-10-31", "");
+	feed_campaigns(&f);
+	next_report(&f, &st);
+	/* another campaign's report */
+	page_state_init(&ps);
+	assert_false(tx_feed_text(&f, &st, &ps, "{\"id\":\"yyy\",\"emails_sent\":1}", &err));
+	assert_int_equal(err, CL_ERR_DATA);
+	page_state_free(&ps);
+	/* a count that is not an integer, or negative */
+	page_state_init(&ps);
+	assert_false(tx_feed_text(&f, &st, &ps,
+							  "{\"id\":\"xxxxxxxxx\",\"opens\":{\"opens_total\":\"many\"}}", &err));
+	assert_int_equal(err, CL_ERR_DATA);
+	page_state_free(&ps);
+	page_state_init(&ps);
+	assert_false(tx_feed_text(&f, &st, &ps, "{\"id\":\"xxxxxxxxx\",\"unsubscribed\":-1}", &err));
+	assert_int_equal(err, CL_ERR_DATA);
+	page_state_free(&ps);
+	/* an empty body is not a report */
+	page_state_init(&ps);
+	assert_false(tx_feed_text(&f, &st, &ps, "", &err));
+	assert_int_equal(err, CL_ERR_DATA);
+	page_state_free(&ps);
+	/* counts the report leaves out are omitted, not zero */
+	page_state_init(&ps);
+	assert_true(tx_feed_text(&f, &st, &ps,
+							 "{\"id\":\"xxxxxxxxx\",\"emails_sent\":5,\"bounces\":{\"hard_bounces\":1}}",
+							 &err));
+	page_state_free(&ps);
+	tx_commit(&f);
+	tx_read(&f, "email_campaign", &rows);
+	assert_int_equal(rows.count, 1);
+	assert_int_equal(tx_int(rows.rows[0], "sends"), 5);
+	assert_int_equal(tx_int(rows.rows[0], "hard_bounces"), 1);
+	assert_null(json_member(rows.rows[0], "bounces"));
+	assert_null(json_member(rows.rows[0], "opens"));
 	tx_rows_free(&rows);
 	tx_close(&f);
 }
@@ -106,8 +220,10 @@ test_extract_mailchimp_activity_window(void **state)
 	f.cli.full_refresh = true;
 	open_window(&f, "2016-11-01", "2016-11-30", "");
 	feed_campaigns(&f);
+	skip_report(&f);
 	tx_next_stream(&f, &st);
 	assert_string_equal(st.name, "email-activity");
+	assert_true(st.parallel);
 	assert_string_equal(st.label, "email activity of campaign xxxxxxxxx");
 	assert_true(vendor_mailchimp.next_stream(f.state, &f.run, &st, &more, &err));
 	assert_false(more);
@@ -130,6 +246,7 @@ test_extract_mailchimp_email_activity(void **state)
 	(void) state;
 	open_window(&f, "2016-10-01", "2016-10-31", "");
 	feed_campaigns(&f);
+	skip_report(&f);
 	tx_next_stream(&f, &st);
 	page_state_init(&ps);
 	assert_true(tx_feed_fixture(&f, &st, &ps, "vendors/mailchimp/reports_email_activity.json", &err));
@@ -169,6 +286,7 @@ test_extract_mailchimp_opens_as_touches(void **state)
 	(void) state;
 	open_window(&f, "2016-10-01", "2016-10-31", "opens_as_touches = true\n");
 	feed_campaigns(&f);
+	skip_report(&f);
 	tx_next_stream(&f, &st);
 	page_state_init(&ps);
 	assert_true(tx_feed_fixture(&f, &st, &ps, "vendors/mailchimp/reports_email_activity.json", &err));
@@ -216,6 +334,10 @@ test_extract_mailchimp_clicks(void **state)
 							 "\"tracking\":{\"google_analytics\":\"may_newsletter\"}}],\"total_items\":1}",
 							 &err));
 	assert_true(ps.done);
+	page_state_free(&ps);
+	tx_next_stream(&f, &st);
+	page_state_init(&ps);
+	assert_true(tx_feed_text(&f, &st, &ps, "{\"id\":\"c42\",\"emails_sent\":0}", &err));
 	page_state_free(&ps);
 	tx_next_stream(&f, &st);
 	page_state_init(&ps);
@@ -298,6 +420,7 @@ test_extract_mailchimp_bad_activity(void **state)
 	f.cli.full_refresh = true;
 	open_window(&f, "2016-10-01", "2016-10-31", "");
 	feed_campaigns(&f);
+	skip_report(&f);
 	tx_next_stream(&f, &st);
 	page_state_init(&ps);
 	assert_false(tx_feed_text(&f, &st, &ps,
@@ -353,9 +476,136 @@ test_extract_mailchimp_requests(void **state)
 	page.offset = 0;
 	tx_request(&f, &st, &page, &req);
 	assert_string_equal(tb_text(&req.url),
+						"http://127.0.0.1:9/3.0/reports/xxxxxxxxx?fields=id%2Cemails_sent%2C"
+						"unsubscribed%2Copens.opens_total%2Copens.unique_opens%2Cclicks.clicks_total%2C"
+						"clicks.unique_clicks%2Cclicks.unique_subscriber_clicks%2C"
+						"bounces.hard_bounces%2Cbounces.soft_bounces");
+	tx_request_free(&req);
+	tx_next_stream(&f, &st);
+	tx_request(&f, &st, &page, &req);
+	assert_string_equal(tb_text(&req.url),
 						"http://127.0.0.1:9/3.0/reports/xxxxxxxxx/email-activity?count=500&offset=0");
 	tx_request_free(&req);
 	tx_close(&f);
+}
+
+
+/*
+ * open_with_state opens the vendor like tx_open, but with [pipeline]
+ * state_dir set, so that watermarks outlive one fixture.
+ */
+static bool
+open_with_state(ExtractFixture *f, const char *state_dir, const char *extra, ClError *err)
+{
+	char text[2048];
+
+	f->dir = ts_make_tmpdir("extract");
+	snprintf(text, sizeof(text), "[pipeline]\nstaging_dir = %s\nstate_dir = %s\n"
+			 "reporting_currency = USD\n%s%s", f->dir, state_dir, mc_ini, extra);
+	assert_true(config_load_string(text, "test.ini", &f->cfg));
+	assert_true(source_run_init(&f->run, &vendor_mailchimp, f->cfg, &f->cli, f->dir,
+								"20260101T000000Z-abcdef", "cl-extract-test"));
+	*err = CL_OK;
+	f->opened = true;
+	if (!vendor_mailchimp.open(&f->run, &f->state, err))
+		return false;
+	assert_true(source_run_open_writers(&f->run));
+	return true;
+}
+
+
+/*
+ * activity_url opens an incremental or backfill run on state_dir, maps the
+ * saved campaign list and returns the ALLOCATED URL of the first activity
+ * page (caller frees); the fixture stays open.
+ */
+static char *
+activity_url(ExtractFixture *f, const char *state_dir, bool backfill)
+{
+	SourceStream st;
+	SourcePage page = { 1, 0, NULL };
+	SourceRequest req;
+	ClError err;
+	char *url;
+
+	if (backfill)
+		tx_cli_window(f, "2016-10-01", "2016-10-31");
+	assert_true(open_with_state(f, state_dir, "start_date = 2016-10-01\n", &err));
+	feed_campaigns(f);
+	skip_report(f);
+	tx_next_stream(f, &st);
+	assert_string_equal(st.name, "email-activity");
+	tx_request(f, &st, &page, &req);
+	url = strdup(tb_text(&req.url));
+	assert_non_null(url);
+	tx_request_free(&req);
+	return url;
+}
+
+
+static void
+test_extract_mailchimp_watermarks(void **state)
+{
+	ExtractFixture f = { 0 };
+	char *dir = ts_make_tmpdir("mailchimp-state");
+	char path[4096];
+	char want[512];
+	char wm[CL_TIME_BUFSIZE];
+	char since[CL_TIME_BUFSIZE];
+	char *url;
+	char *saved;
+	char *after;
+	ClTime started;
+	ClError err = CL_OK;
+
+	(void) state;
+	snprintf(path, sizeof(path), "%s/mailchimp/email_activity.json", dir);
+
+	/* a first incremental run: all activity, then a watermark per campaign */
+	url = activity_url(&f, dir, false);
+	assert_string_equal(url, "http://127.0.0.1:9/3.0/reports/xxxxxxxxx/email-activity"
+						"?count=500&offset=0");
+	free(url);
+	tx_commit(&f);
+	/* the watermark is the run's start, in whole seconds */
+	started = f.run.started_at - f.run.started_at % CL_USEC_PER_SEC;
+	assert_true(vendor_mailchimp.after_commit(f.state, &f.run, &err));
+	tx_close(&f);
+	saved = ts_read_file(path, NULL);
+	snprintf(want, sizeof(want), "\"campaigns\":{\"xxxxxxxxx\":\"%s\"}}",
+			 time_format_rfc3339(started, wm));
+	assert_non_null(strstr(saved, want));
+
+	/* the next run asks for activity since the watermark, less the overlap */
+	url = activity_url(&f, dir, false);
+	(void) time_format_rfc3339(started - 3600 * CL_USEC_PER_SEC, since);
+	/* whole seconds, ':' escaped in the query value */
+	assert_int_equal(strlen(since), 20);
+	snprintf(want, sizeof(want), "http://127.0.0.1:9/3.0/reports/xxxxxxxxx/email-activity"
+			 "?count=500&offset=0&since=%.13s%%3A%.2s%%3A%.3s", since, since + 14, since + 17);
+	assert_string_equal(url, want);
+	free(url);
+	tx_close(&f);
+
+	/* a backfill reads all activity and leaves the watermarks alone */
+	url = activity_url(&f, dir, true);
+	assert_null(strstr(url, "since="));
+	free(url);
+	tx_commit(&f);
+	assert_true(vendor_mailchimp.after_commit(f.state, &f.run, &err));
+	tx_close(&f);
+	after = ts_read_file(path, NULL);
+	assert_string_equal(after, saved);
+	free(after);
+	free(saved);
+
+	/* a damaged file stops the run with a configuration error */
+	ts_write_file(path, "{\"campaigns\":{\"xxxxxxxxx\":\"last tuesday\"}}\n");
+	assert_false(open_with_state(&f, dir, "", &err));
+	assert_int_equal(err, CL_ERR_CONFIG);
+	tx_close(&f);
+	ts_rmdir_r(dir);
+	free(dir);
 }
 
 
@@ -410,6 +660,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_extract_mailchimp_campaigns),
+		cmocka_unit_test(test_extract_mailchimp_bad_report),
+		cmocka_unit_test(test_extract_mailchimp_watermarks),
 		cmocka_unit_test(test_extract_mailchimp_activity_window),
 		cmocka_unit_test(test_extract_mailchimp_email_activity),
 		cmocka_unit_test(test_extract_mailchimp_opens_as_touches),

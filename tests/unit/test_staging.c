@@ -420,6 +420,67 @@ test_staging_rewind_after_mark(void **state)
 }
 
 static void
+test_staging_append_writer(void **state)
+{
+	Fixture *f = *state;
+	char *scratch = path_in(f->dir, ".scratch");
+	StagingWriter *w = staging_writer_new(f->dir, "email", "mailchimp", "lead", RUN_A,
+										  window("2026-03-01", "2026-03-04"), "cl-extract-email");
+	StagingWriter *s1 = staging_writer_new(scratch, "email", "mailchimp", "lead", RUN_A ".p0",
+										   window("2026-03-01", "2026-03-04"), "cl-extract-email");
+	StagingWriter *s2 = staging_writer_new(scratch, "email", "mailchimp", "lead", RUN_A ".p1",
+										   window("2026-03-01", "2026-03-04"), "cl-extract-email");
+	StagingWriter *other = staging_writer_new(scratch, "email", "mailchimp", "deal", RUN_B,
+											  window("2026-03-01", "2026-03-04"), "x");
+	ClError err = CL_OK;
+	Reader r = {0};
+
+	assert_non_null(w);
+	assert_non_null(s1);
+	assert_non_null(s2);
+	assert_non_null(other);
+	/* few open files: partitions are parked and reopened as rows come */
+	staging_writer_limit_files(s1, 1);
+	write_lead(w, "2026-03-02", "own");
+	write_lead(s1, "2026-03-03", "s1-a");
+	write_lead(s1, "2026-03-01", "s1-b");
+	write_lead(s1, "2026-03-03", "s1-c");
+	/* a retried page of s2: rewound rows do not travel */
+	assert_true(staging_writer_mark(s2));
+	write_lead(s2, "2026-03-02", "s2-dropped");
+	assert_true(staging_writer_rewind(s2));
+	write_lead(s2, "2026-03-02", "s2-a");
+
+	/* appended in this order, whatever order they were written in */
+	assert_true(staging_writer_append(w, s1));
+	assert_true(staging_writer_append(w, s2));
+	assert_int_equal(staging_writer_rows(w), 5);
+	assert_int_equal(staging_writer_rows(s1), 0);
+	assert_false(exists(scratch, "email/mailchimp/lead/2026-03-03/." RUN_A ".p0.ndjson.tmp"));
+	/* another entity is refused */
+	assert_false(staging_writer_append(w, other));
+	staging_writer_free(other);
+	/* the emptied writer stays usable */
+	write_lead(s1, "2026-03-04", "s1-late");
+	assert_true(staging_writer_append(w, s1));
+	staging_writer_free(s1);
+	staging_writer_free(s2);
+	assert_true(staging_writer_commit(w, NULL, -1, &err));
+	staging_writer_free(w);
+
+	/* the manifests' counts and checksums hold over the appended bytes */
+	assert_true(staging_read(f->dir, "lead", INT32_MIN, INT32_MAX, read_row, &r, &err));
+	assert_string_equal(r.out,
+		"email/mailchimp/2026-03-01/" RUN_A " s1-b\n"
+		"email/mailchimp/2026-03-02/" RUN_A " own\n"
+		"email/mailchimp/2026-03-02/" RUN_A " s2-a\n"
+		"email/mailchimp/2026-03-03/" RUN_A " s1-a\n"
+		"email/mailchimp/2026-03-03/" RUN_A " s1-c\n"
+		"email/mailchimp/2026-03-04/" RUN_A " s1-late\n");
+	free(scratch);
+}
+
+static void
 test_staging_rewind_without_mark(void **state)
 {
 	Fixture *f = *state;
@@ -802,6 +863,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_staging_many_partitions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_staging_rewind_after_mark, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_staging_rewind_without_mark, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_staging_append_writer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_staging_tampered_file_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_staging_file_without_manifest_ignored, setup,
 										teardown),

@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""gen_data.py OUTDIR: HubSpot records for the fixture server under
+OUTDIR/hubspot (120 contacts, 3 deals, an archived contact and deal of long
+ago, the deal pipelines), the same on every call; or gen_data.py --change
+OUTDIR: what happens in the portal between two runs: contact 7 is edited,
+130 contacts are created, all with one lastmodifieddate (the current
+millisecond, as an import gives them), and contact 8 and deal 901 are
+archived."""
+import datetime
+import json
+import os
+import sys
+
+
+def contact(cid, modified, email):
+    return {"id": str(cid), "properties": {
+        "email": email, "createdate": "2026-03-01T08:00:00Z", "lastmodifieddate": modified,
+        "lifecyclestage": "lead", "hs_analytics_source": "DIRECT_TRAFFIC"},
+        "createdAt": "2026-03-01T08:00:00Z", "updatedAt": modified, "archived": False}
+
+
+def write(path, rows):
+    with open(path, "w") as f:
+        for r in rows:
+            f.write(json.dumps(r, separators=(",", ":")) + "\n")
+
+
+def now_ms():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:23] + "Z"
+
+
+def archive(row, at):
+    row = dict(row)
+    row["archived"] = True
+    row["archivedAt"] = at
+    return row
+
+
+if sys.argv[1] == "--change":
+    out = os.path.join(sys.argv[2], "hubspot")
+    now = now_ms()
+    path = os.path.join(out, "contacts-archived-false.ndjson")
+    rows = [json.loads(line) for line in open(path)]
+    gone = rows.pop(8)
+    rows[7] = contact(rows[7]["id"], now, "changed7@example.com")
+    rows += [contact(5000 + i, now, "new%d@example.com" % i) for i in range(130)]
+    write(path, rows)
+    with open(os.path.join(out, "contacts-archived-true.ndjson"), "a") as f:
+        f.write(json.dumps(archive(gone, now), separators=(",", ":")) + "\n")
+    path = os.path.join(out, "deals-archived-false.ndjson")
+    deals = [json.loads(line) for line in open(path)]
+    write(path, [d for d in deals if d["id"] != "901"])
+    with open(os.path.join(out, "deals-archived-true.ndjson"), "a") as f:
+        f.write(json.dumps(archive([d for d in deals if d["id"] == "901"][0], now),
+                           separators=(",", ":")) + "\n")
+    sys.exit(0)
+
+out = os.path.join(sys.argv[1], "hubspot")
+os.makedirs(out, exist_ok=True)
+write(os.path.join(out, "contacts-archived-false.ndjson"),
+      [contact(100 + i, "2026-03-%02dT10:00:00.000Z" % (2 + i % 20), "c%d@example.com" % i)
+       for i in range(120)])
+write(os.path.join(out, "contacts-archived-true.ndjson"),
+      [archive(contact(99, "2026-01-02T10:00:00.000Z", "old@example.com"), "2026-01-03T10:00:00.000Z")])
+deals = [
+    {"id": str(900 + i), "properties": {
+        "dealname": "Deal %d" % i, "amount": "100.00", "dealstage": "closedwon", "pipeline": "default",
+        "closedate": "2026-03-10T00:00:00Z", "createdate": "2026-03-01T00:00:00Z",
+        "hs_lastmodifieddate": "2026-03-10T00:00:00Z"},
+     "associations": {"contacts": {"results": [{"id": str(100 + i), "type": "deal_to_contact"}]}},
+     "archived": False}
+    for i in range(3)]
+write(os.path.join(out, "deals-archived-false.ndjson"), deals)
+write(os.path.join(out, "deals-archived-true.ndjson"),
+      [archive(dict(deals[0], id="899"), "2026-01-03T10:00:00.000Z")])
+with open(os.path.join(out, "pipelines.json"), "w") as f:
+    json.dump({"results": [{"id": "default", "label": "Sales", "stages": [
+        {"id": "closedwon", "label": "Won", "metadata": {"isClosed": "true", "probability": "1.0"}},
+        {"id": "closedlost", "label": "Lost", "metadata": {"isClosed": "true", "probability": "0.0"}}]}]}, f)
