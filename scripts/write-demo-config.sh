@@ -25,7 +25,7 @@ conninfo = $conninfo
 migrations_dir = $sqldir
 
 [attribution]
-models = first_touch,last_touch,linear
+; models is left unset: the default list applies (config.example.ini)
 lookback_days = 90
 
 [crm.hubspot]

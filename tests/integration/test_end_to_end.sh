@@ -60,7 +60,10 @@ cl_assert_eq "$(qs "SELECT (:'expected'::jsonb #>> '{totals,spend_minor}')")" \
 echo "ok: leads, spend, clicks and impressions match the ground truth"
 
 # Every model credits exactly the won revenue, and whole deals.
-for model in first_touch last_touch linear; do
+models=$(qs "SELECT string_agg(DISTINCT model, ' ' ORDER BY model) FROM attribution.attribution_daily")
+cl_assert_eq "first_touch full_path last_non_direct last_touch linear markov position_based time_decay w_shaped" \
+	"$models" "the default models all ran"
+for model in $models; do
 	cl_assert_eq "$(qs "SELECT (:'expected'::jsonb #>> '{totals,revenue_minor}')")" \
 		"$(qs "SELECT (sum(revenue) * 100)::bigint FROM attribution.attribution_daily WHERE model = '$model'")" \
 		"$model revenue in cents"
