@@ -154,3 +154,51 @@ row_string(JsonGen *g, const char *key, const char *value)
 	if (value != NULL && value[0] != '\0')
 		jgen_string(g, key, value);
 }
+
+
+void
+warn_once_init(WarnOnce *w)
+{
+	w->count = 0;
+	(void) pthread_mutex_init(&w->lock, NULL);
+}
+
+
+/*
+ * warn_once: true the first time value is seen (up to WARN_ONCE_MAX), so
+ * the caller logs it once. Out of memory also gives true: a repeated
+ * warning is better than a lost one.
+ */
+bool
+warn_once(WarnOnce *w, const char *value)
+{
+	bool first = true;
+
+	(void) pthread_mutex_lock(&w->lock);
+	for (int i = 0; i < w->count && first; i++)
+	{
+		if (strcmp(w->seen[i], value) == 0)
+			first = false;
+	}
+	if (first && w->count == WARN_ONCE_MAX)
+		first = false;
+	if (first)
+	{
+		char *copy = strdup(value);
+
+		if (copy != NULL)
+			w->seen[w->count++] = copy;
+	}
+	(void) pthread_mutex_unlock(&w->lock);
+	return first;
+}
+
+
+void
+warn_once_free(WarnOnce *w)
+{
+	for (int i = 0; i < w->count; i++)
+		free(w->seen[i]);
+	w->count = 0;
+	(void) pthread_mutex_destroy(&w->lock);
+}

@@ -6,6 +6,7 @@
 #ifndef CL_RECORD_H
 #define CL_RECORD_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -58,5 +59,25 @@ const char *text_nonempty(const char *s);
 /* row_string writes key only when value is a non-empty string: absent
  * values are omitted from staging rows (DATA_MODEL.md). */
 void row_string(JsonGen *g, const char *key, const char *value);
+
+/*
+ * WarnOnce remembers which values a vendor has already warned about, so
+ * that an unknown stage or action is logged once per run instead of once
+ * per record. Thread-safe: parallel streams map records concurrently.
+ * At most WARN_ONCE_MAX values are kept; past that nothing more is logged.
+ */
+#define WARN_ONCE_MAX 32
+
+typedef struct WarnOnce
+{
+	pthread_mutex_t lock;
+	char *seen[WARN_ONCE_MAX];  /* owned copies */
+	int count;
+} WarnOnce;
+
+void warn_once_init(WarnOnce *w);
+/* warn_once: true the first time value is seen (the caller logs then). */
+bool warn_once(WarnOnce *w, const char *value);
+void warn_once_free(WarnOnce *w);
 
 #endif

@@ -48,7 +48,6 @@ enum
 
 /* Warnings about one value (an unknown stage, an unknown source) are
  * logged once each, for this many distinct values. */
-#define HUBSPOT_MAX_WARNED 16
 
 typedef struct HubspotStage
 {
@@ -84,8 +83,7 @@ typedef struct Hubspot
 	HubspotStage *stages;       /* owned */
 	size_t nstages;
 	size_t stage_cap;
-	char *warned[HUBSPOT_MAX_WARNED];   /* owned: values warned about */
-	int nwarned;
+	WarnOnce warned;            /* values already warned about */
 	int next;                   /* the next stream to hand out */
 	char *state_dir;            /* owned */
 	bool search;                /* contacts through the search API */
@@ -149,29 +147,6 @@ static const HubspotSourceRule hubspot_unknown_source = {
 static const char *const hubspot_entities[] = { "lead", "touch", "deal", NULL };
 
 
-/*
- * warn_once: true the first time value is seen (up to the cap), so the
- * caller logs it once instead of once per record.
- */
-static bool
-warn_once(Hubspot *hs, const char *value)
-{
-	char *copy;
-
-	for (int i = 0; i < hs->nwarned; i++)
-	{
-		if (strcmp(hs->warned[i], value) == 0)
-			return false;
-	}
-	if (hs->nwarned == HUBSPOT_MAX_WARNED)
-		return false;
-	copy = strdup(value);
-	if (copy == NULL)
-		return true;
-	hs->warned[hs->nwarned++] = copy;
-	return true;
-}
-
 
 /*
  * hubspot_close frees the state, partial or complete (NULL-safe).
@@ -189,8 +164,7 @@ hubspot_close(void *state)
 		free(hs->stages[i].id);
 	}
 	free(hs->stages);
-	for (int i = 0; i < hs->nwarned; i++)
-		free(hs->warned[i]);
+	warn_once_free(&hs->warned);
 	oauth_token_reset(&hs->access);
 	free(hs->state_dir);
 	free(hs->token_url);
@@ -326,6 +300,7 @@ hubspot_open(SourceRun *run, void **state, ClError *err)
 		*err = CL_ERR_INTERNAL;
 		return false;
 	}
+	warn_once_init(&hs->warned);
 	if (!source_config_url(run, "base_url", &hs->base_url, err))
 	{
 		/* errors have already been logged */
@@ -813,7 +788,7 @@ source_rule(Hubspot *hs, const char *value)
 		if (strcmp(hubspot_source_rules[i].value, value) == 0)
 			return &hubspot_source_rules[i];
 	}
-	if (warn_once(hs, value))
+	if (warn_once(&hs->warned, value))
 		log_warn("hubspot: unknown hs_analytics_source %s; its touches get medium \"other\" "
 				 "(see docs/vendors/hubspot.md)", value);
 	return &hubspot_unknown_source;
@@ -1113,12 +1088,12 @@ deal_outcome(Hubspot *hs, const char *pipeline, const char *stage,
 	{
 		*is_closed = true;
 		*is_won = strcmp(stage, "closedwon") == 0;
-		if (warn_once(hs, stage))
+		if (warn_once(&hs->warned, stage))
 			log_notice("hubspot: deal stage %s is not in the pipelines; taking the default "
 					   "meaning of its id (closed, %s)", stage, *is_won ? "won" : "lost");
 		return;
 	}
-	if (warn_once(hs, stage))
+	if (warn_once(&hs->warned, stage))
 		log_warn("hubspot: deal stage %s (pipeline %s) is not in the pipelines; its deals "
 				 "count as open", stage, pipeline != NULL ? pipeline : "?");
 }
@@ -1152,7 +1127,7 @@ write_contact_ids(Hubspot *hs, JsonGen *g, const JsonValue *rec, const char *id)
 			jgen_string(g, NULL, cid);
 	}
 	jgen_array_end(g);
-	if (json_path(assoc, "paging.next") != NULL && warn_once(hs, "associations-paging"))
+	if (json_path(assoc, "paging.next") != NULL && warn_once(&hs->warned, "associations-paging"))
 		log_warn("hubspot: deal %s has more associated contacts than one list page holds; "
 				 "only the first page of them is used (docs/vendors/hubspot.md)", id);
 }
@@ -1237,7 +1212,7 @@ map_deal(Hubspot *hs, SourceRun *run, const JsonValue *rec, const RecordRef *ref
 		*err = CL_ERR_OUTPUT;
 		return false;
 	}
-	if (is_won && closedate == NULL && warn_once(hs, "won-without-closedate"))
+	if (is_won && closedate == NULL && warn_once(&hs->warned, "won-without-closedate"))
 		log_warn("hubspot: won deal %s has no closedate; it cannot be dated for attribution "
 				 "(further deals like it are not logged)", ref->id);
 	return true;

@@ -65,7 +65,6 @@ enum
 /* Without a start date, the first run reaches back this far. */
 #define MAILCHIMP_DEFAULT_DAYS 30
 
-#define MAILCHIMP_MAX_WARNED 8
 
 /* A campaign whose report and activity are fetched. */
 typedef struct MailchimpCampaign
@@ -105,9 +104,7 @@ typedef struct Mailchimp
 	char *state_dir;            /* owned */
 	MailchimpMark *marks;       /* owned: the state file's watermarks */
 	size_t nmarks;
-	pthread_mutex_t warn_lock;  /* guards warned: mappers run in parallel */
-	char *warned[MAILCHIMP_MAX_WARNED];     /* owned: unknown actions seen */
-	int nwarned;
+	WarnOnce warned;            /* unknown actions already named */
 } Mailchimp;
 
 static const char *const mailchimp_entities[] = { "email_campaign", "email_event", "touch", NULL };
@@ -134,9 +131,7 @@ mailchimp_close(void *state)
 	for (size_t i = 0; i < mc->nmarks; i++)
 		free(mc->marks[i].id);
 	free(mc->marks);
-	for (int i = 0; i < mc->nwarned; i++)
-		free(mc->warned[i]);
-	(void) pthread_mutex_destroy(&mc->warn_lock);
+	warn_once_free(&mc->warned);
 	free(mc->state_dir);
 	free(mc->base_url);
 	free(mc);
@@ -287,7 +282,7 @@ mailchimp_open(SourceRun *run, void **state, ClError *err)
 		*err = CL_ERR_INTERNAL;
 		return false;
 	}
-	(void) pthread_mutex_init(&mc->warn_lock, NULL);
+	warn_once_init(&mc->warned);
 	if (!source_config_required(run, "api_key", "HTTP basic authentication", &mc->api_key, err))
 	{
 		/* errors have already been logged */
@@ -828,26 +823,8 @@ known_action(const char *action)
 static void
 skip_action(Mailchimp *mc, SourceRun *run, const char *action)
 {
-	char *copy;
-	bool warn = true;
-
 	run->dropped++;
-	(void) pthread_mutex_lock(&mc->warn_lock);
-	for (int i = 0; i < mc->nwarned && warn; i++)
-	{
-		if (strcmp(mc->warned[i], action) == 0)
-			warn = false;
-	}
-	if (warn && mc->nwarned == MAILCHIMP_MAX_WARNED)
-		warn = false;
-	if (warn)
-	{
-		copy = strdup(action);
-		if (copy != NULL)
-			mc->warned[mc->nwarned++] = copy;
-	}
-	(void) pthread_mutex_unlock(&mc->warn_lock);
-	if (warn)
+	if (warn_once(&mc->warned, action))
 		log_warn("mailchimp: email activity \"%s\" is not an open, click or bounce; skipped",
 				 action);
 }

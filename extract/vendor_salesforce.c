@@ -67,7 +67,6 @@ typedef enum SfKind
  * has records older than the company. */
 #define SF_EPOCH_YEAR 1999
 
-#define SF_MAX_WARNED 16
 
 /* One query to run: an object over a window, or opportunities by id. */
 typedef struct SfTask
@@ -145,8 +144,7 @@ typedef struct Salesforce
 	bool query_timeout;         /* the last failure was QUERY_TIMEOUT */
 	int64_t api_used;           /* last Sforce-Limit-Info, -1: none yet */
 	int64_t api_max;
-	char *warned[SF_MAX_WARNED];    /* owned */
-	int nwarned;
+	WarnOnce warned;            /* values already warned about */
 } Salesforce;
 
 /* The SOQL object name, the stream name and the staging entities. */
@@ -207,29 +205,6 @@ static const char *const salesforce_entities[] = { "lead", "touch", "deal", NULL
 
 static const char *const salesforce_headers[] = { "Sforce-Limit-Info", NULL };
 
-
-/*
- * warn_once: true the first time value is seen (up to the cap), so the
- * caller logs it once instead of once per record.
- */
-static bool
-warn_once(Salesforce *sf, const char *value)
-{
-	char *copy;
-
-	for (int i = 0; i < sf->nwarned; i++)
-	{
-		if (strcmp(sf->warned[i], value) == 0)
-			return false;
-	}
-	if (sf->nwarned == SF_MAX_WARNED)
-		return false;
-	copy = strdup(value);
-	if (copy == NULL)
-		return true;
-	sf->warned[sf->nwarned++] = copy;
-	return true;
-}
 
 
 static void
@@ -365,8 +340,7 @@ salesforce_close(void *state)
 		campaign_clear(&sf->campaigns[i]);
 	free(sf->campaigns);
 	roles_free(&sf->roles);
-	for (int i = 0; i < sf->nwarned; i++)
-		free(sf->warned[i]);
+	warn_once_free(&sf->warned);
 	oauth_token_reset(&sf->access);
 	free(sf->stored_refresh);
 	free(sf->instance_url);
@@ -640,6 +614,7 @@ salesforce_open(SourceRun *run, void **state, ClError *err)
 		*err = CL_ERR_INTERNAL;
 		return false;
 	}
+	warn_once_init(&sf->warned);
 	sf->api_used = -1;
 	if (!source_config_url(run, "base_url", &sf->login_url, err) ||
 		!source_config_required(run, "client_id", "the connected app's consumer key",
@@ -1353,7 +1328,7 @@ write_contact_roles(Salesforce *sf, JsonGen *g, const JsonValue *rec, const char
 			jgen_string(g, NULL, cid);
 	}
 	jgen_array_end(g);
-	if (json_bool(json_member(roles, "done"), &done) && !done && warn_once(sf, "roles-paging"))
+	if (json_bool(json_member(roles, "done"), &done) && !done && warn_once(&sf->warned, "roles-paging"))
 		log_warn("salesforce: opportunity %s has more contact roles than one subquery page "
 				 "holds; only the first page is used (docs/vendors/salesforce.md)", id);
 }
@@ -1431,7 +1406,7 @@ map_opportunity(Salesforce *sf, SourceRun *run, const JsonValue *rec, const Reco
 		*err = CL_ERR_OUTPUT;
 		return false;
 	}
-	if (is_won && closedate == NULL && warn_once(sf, "won-without-closedate"))
+	if (is_won && closedate == NULL && warn_once(&sf->warned, "won-without-closedate"))
 		log_warn("salesforce: won opportunity %s has no CloseDate; it cannot be dated for "
 				 "attribution (further ones are not logged)", ref->id);
 	return true;
@@ -1482,7 +1457,7 @@ map_campaign_member(Salesforce *sf, SourceRun *run, const JsonValue *rec,
 	if (person == NULL)
 		person = field(rec, "LeadId");
 	c = campaign_find(sf, campaign_id);
-	if (c == NULL && warn_once(sf, campaign_id))
+	if (c == NULL && warn_once(&sf->warned, campaign_id))
 		log_warn("salesforce: campaign %s of campaign member %s was not returned by the "
 				 "Campaign query; its touches get source \"salesforce\", medium \"other\"",
 				 campaign_id, ref->id);
