@@ -275,6 +275,41 @@ check_conninfo(const char *conninfo)
 	return true;
 }
 
+/*
+ * connect_failure_is_permanent tells a connection failure that no retry can
+ * cure (the server's certificate does not verify against sslrootcert or
+ * does not name the host, sslrootcert or the service is missing, the
+ * password or pg_hba.conf rejects us) from a server that is down or
+ * starting: retrying those for minutes only delays the alert that someone
+ * must fix the configuration or the certificate, so they are configuration
+ * errors (exit 78). libpq reports no SQLSTATE for a failed connection, so
+ * this matches its (and OpenSSL's) English messages; a translated message
+ * is retried as before, which is slow but not wrong.
+ */
+static bool
+connect_failure_is_permanent(const char *reason)
+{
+	static const char *const permanent[] = {
+		"certificate verify failed",        /* OpenSSL: not signed by sslrootcert, expired */
+		"does not match host name",         /* libpq: verify-full, name not in the cert */
+		"could not get server's host name from server certificate",
+		"root certificate file",            /* sslrootcert missing or unreadable */
+		"service file",                     /* PGSERVICEFILE names no file */
+		"definition of service",            /* service=NAME not in the service file */
+		"password authentication failed",   /* SQLSTATE 28P01 */
+		"no pg_hba.conf entry",             /* SQLSTATE 28000 */
+	};
+
+	for (size_t i = 0; i < sizeof(permanent) / sizeof(permanent[0]); i++)
+	{
+		if (strstr(reason, permanent[i]) != NULL)
+		{
+			return true;
+		}
+	}
+	return false;
+}
+
 static void
 describe_target(PgConn *pg)
 {
@@ -365,6 +400,15 @@ pgconn_open(PgConn *pg, const PgConnSettings *settings, ClError *err)
 		{
 			log_error("cannot connect to PostgreSQL: %s; put the password in the passfile "
 					  "(~/.pgpass or PGPASSFILE) or a ${VAR} in [database] conninfo", reason);
+			pgconn_close(pg);
+			*err = CL_ERR_CONFIG;
+			return false;
+		}
+		if (connect_failure_is_permanent(reason))
+		{
+			log_error("cannot connect to PostgreSQL: %s; not retrying: retries cannot fix "
+					  "[database] conninfo or what it names (service file, passfile, "
+					  "sslrootcert), nor the server's certificate or pg_hba.conf", reason);
 			pgconn_close(pg);
 			*err = CL_ERR_CONFIG;
 			return false;

@@ -3,12 +3,22 @@
 # the suite never needs a system service or a shared server.
 #
 #   pg-harness.sh start DIR   initdb (first time) and start; writes DIR/pg.env
+#   pg-harness.sh start DIR --tls
+#                             the same, plus TLS over TCP on 127.0.0.1 (below)
 #   pg-harness.sh stop DIR    stop (fast) and delete the cluster
 #   pg-harness.sh env DIR     print DIR/pg.env (eval "$(pg-harness.sh env DIR)")
 #
 # The server listens on a Unix socket in a private directory only (no TCP),
 # as user closedloop with trust authentication, and has a database closedloop.
 # DIR/pg.env exports PGHOST, PGPORT, PGUSER, PGDATABASE and CL_PG_CONNINFO.
+#
+# With --tls (given when the cluster is created) the server also listens on
+# 127.0.0.1, same port, with ssl = on and a certificate for localhost and
+# 127.0.0.1 signed by a CA the harness generates with the openssl program.
+# TCP connections must use TLS: the closedloop user is trusted, every other
+# role needs its SCRAM password (for testing passfiles). DIR/pg.env also
+# exports CL_PG_SSLROOTCERT (the CA certificate) and CL_PG_TLS_CONNINFO
+# (host=localhost ... sslmode=verify-full).
 #
 # PostgreSQL refuses to run as root. As root the cluster therefore runs as the
 # `postgres` system user, or, where there is none, as `closedloop-pg`
@@ -38,7 +48,7 @@ die()
 
 usage()
 {
-	echo "usage: $PROG start|stop|env DIR" >&2
+	echo "usage: $PROG start DIR [--tls] | stop DIR | env DIR" >&2
 	exit 64
 }
 
@@ -153,7 +163,7 @@ psql_bin()
 # write_env publishes DIR/pg.env atomically.
 write_env()
 {
-	local sock=$1 port=$2 tmp="$DIR/pg.env.tmp.$$"
+	local sock=$1 port=$2 tmp="$DIR/pg.env.tmp.$$" ca="$BASE/tls/ca.crt"
 	{
 		echo "# written by scripts/pg-harness.sh; source it to reach the test cluster"
 		# single quotes suffice: base_usable admits no quote in the path
@@ -163,8 +173,58 @@ write_env()
 		printf "export PGDATABASE='%s'\n" "$PG_DB_NAME"
 		printf "export CL_PG_CONNINFO='%s'\n" \
 			"host=$sock port=$port user=$PG_DB_USER dbname=$PG_DB_NAME"
+		if tls_enabled; then
+			printf "export CL_PG_SSLROOTCERT='%s'\n" "$ca"
+			printf "export CL_PG_TLS_CONNINFO='%s'\n" \
+				"host=localhost port=$port user=$PG_DB_USER dbname=$PG_DB_NAME sslmode=verify-full sslrootcert=$ca"
+		fi
 	} >"$tmp"
 	mv -f "$tmp" "$DIR/pg.env"
+}
+
+tls_enabled()
+{
+	grep -q "^ssl = on\$" "$BASE/data/closedloop-harness.conf" 2>/dev/null
+}
+
+# tcp_port_free tells whether nothing accepts connections on 127.0.0.1:PORT.
+tcp_port_free()
+{
+	! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# make_certs writes BASE/tls/ca.crt and a server certificate and key for
+# localhost and 127.0.0.1, valid for a few days: the cluster is throwaway.
+make_certs()
+{
+	local tls="$BASE/tls" data=$1 ext
+	command -v openssl >/dev/null 2>&1 ||
+		die "--tls needs the openssl program; run scripts/install-deps.sh"
+	mkdir -p "$tls"
+	chmod 755 "$tls"
+	ext="$tls/server.ext"
+	printf '%s\n' "basicConstraints = CA:FALSE" \
+		"keyUsage = digitalSignature, keyEncipherment" \
+		"extendedKeyUsage = serverAuth" \
+		"subjectAltName = DNS:localhost, IP:127.0.0.1" >"$ext"
+	if ! {
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+			-keyout "$tls/ca.key" -out "$tls/ca.crt" -days 7 \
+			-subj "/CN=closedloop test CA" &&
+			openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+				-keyout "$tls/server.key" -out "$tls/server.csr" -subj "/CN=localhost" &&
+			openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.crt" -CAkey "$tls/ca.key" \
+				-CAcreateserial -days 7 -extfile "$ext" -out "$tls/server.crt"
+	} >"$tls/openssl.log" 2>&1; then
+		cat "$tls/openssl.log" >&2
+		die "cannot generate the test certificates in $tls"
+	fi
+	chmod 600 "$tls/ca.key"
+	chmod 644 "$tls/ca.crt"
+	# the server refuses a key that others can read
+	install -m 600 "$tls/server.key" "$data/server.key"
+	install -m 644 "$tls/server.crt" "$data/server.crt"
+	own "$data/server.key" "$data/server.crt"
 }
 
 # init_cluster creates BASE/data with our settings and a free port.
@@ -186,9 +246,12 @@ init_cluster()
 	# The socket directory is private, so any port number is free; it still
 	# names the socket file. Pick one at random anyway, so two clusters never
 	# look alike in ps or in logs.
-	for _ in 1 2 3 4 5 6 7 8 9 10; do
+	# With TLS the port is also a TCP port on 127.0.0.1: it must be free there.
+	for _ in $(seq 1 50); do
 		port=$((5433 + RANDOM % 20000))
-		[ -e "$sock/.s.PGSQL.$port" ] || break
+		[ -e "$sock/.s.PGSQL.$port" ] && continue
+		[ "$TLS" = 1 ] && ! tcp_port_free "$port" && continue
+		break
 	done
 	cat >"$data/closedloop-harness.conf" <<-EOF
 		# scripts/pg-harness.sh: socket only, small, durable but not synchronous
@@ -203,6 +266,24 @@ init_cluster()
 		max_wal_size = 256MB
 		logging_collector = off
 	EOF
+	if [ "$TLS" = 1 ]; then
+		make_certs "$data"
+		cat >>"$data/closedloop-harness.conf" <<-EOF
+			# --tls: TCP on loopback, TLS only (pg_hba.conf has hostssl lines only)
+			listen_addresses = '127.0.0.1'
+			ssl = on
+			ssl_cert_file = 'server.crt'
+			ssl_key_file = 'server.key'
+		EOF
+		cat >"$data/pg_hba.conf" <<-EOF
+			# scripts/pg-harness.sh --tls: the socket trusts everyone; TCP only over
+			# TLS, $PG_DB_USER trusted, every other role with its SCRAM password
+			local   all  all                          trust
+			hostssl all  $PG_DB_USER  127.0.0.1/32  trust
+			hostssl all  all          127.0.0.1/32  scram-sha-256
+		EOF
+		own "$data/pg_hba.conf"
+	fi
 	own "$data/closedloop-harness.conf"
 	echo "include = 'closedloop-harness.conf'" >>"$data/postgresql.conf"
 }
@@ -223,6 +304,9 @@ cmd_start()
 	[ -d "$BASE" ] || die "$BASE (from $DIR/location) is gone; run $PROG stop $DIR first"
 	if [ ! -f "$BASE/data/PG_VERSION" ]; then
 		init_cluster
+	fi
+	if [ "$TLS" = 1 ] && ! tls_enabled; then
+		die "$DIR holds a cluster made without --tls; run $PROG stop $DIR first"
 	fi
 	sock="$BASE/sock"
 	port=$(sed -n 's/^port = \([0-9][0-9]*\)$/\1/p' "$BASE/data/closedloop-harness.conf")
@@ -267,7 +351,7 @@ cmd_stop()
 		if [ -f "$BASE/data/PG_VERSION" ] || [ -d "$BASE/data" ]; then
 			rm -rf "$BASE/data"
 		fi
-		rm -rf "$BASE/sock"
+		rm -rf "$BASE/sock" "$BASE/tls"
 		rm -f "$BASE/postgres.log" "$BASE/initdb.log"
 		if [ "$BASE" != "$DIR" ]; then
 			rmdir "$BASE" 2>/dev/null || true
@@ -283,10 +367,16 @@ cmd_env()
 	cat "$DIR/pg.env"
 }
 
-[ $# -eq 2 ] || usage
+[ $# -ge 2 ] || usage
 ACTION=$1
 DIR=$2
 [ -n "$DIR" ] || usage
+TLS=0
+if [ $# -eq 3 ] && [ "$ACTION" = start ] && [ "$3" = --tls ]; then
+	TLS=1
+elif [ $# -ne 2 ]; then
+	usage
+fi
 
 case "$ACTION" in
 	start)
