@@ -9,7 +9,7 @@ PACKAGES=(
 	libcurl4-openssl-dev libyajl-dev libpq-dev libinih-dev
 	libcmocka-dev libmicrohttpd-dev
 	postgresql postgresql-client
-	python3 curl tzdata openssl
+	python3 curl tzdata jq openssl
 )
 
 missing=()
