@@ -1,7 +1,7 @@
 /*
  * catalog.c: the column lists of docs/DATA_MODEL.md. Keep them in step
- * with sql/002_attribution.sql; the integration tests load every table, so
- * a column that exists on one side only fails there.
+ * with the tables of sql/ (002, 005, 007); the integration tests load
+ * every table, so a column that exists on one side only fails there.
  */
 #include <string.h>
 
@@ -51,6 +51,14 @@ static const char *const model_stats_columns[] = {
 	"window_from", "window_to", "model", "channel", "statistic", "value", NULL
 };
 
+static const char *const email_stats_columns[] = {
+	"window_from", "window_to", "platform", "campaign_id", "model", "name", "subject",
+	"campaign", "sent_at", "send_date", "recipients", "sends", "opens", "unique_opens",
+	"open_rate", "clicks", "unique_clicks", "click_rate", "bounces", "unsubscribes",
+	"counts_source", "attributed_deals", "attributed_revenue", "revenue_per_recipient",
+	"reporting_currency", NULL
+};
+
 /*
  * Entities first, then facts: every load takes its row locks in the same
  * order, so two loaders (which the advisory lock already serialises) or a
@@ -65,6 +73,8 @@ const LoadTable load_catalog[] = {
 	{ "attribution_daily", LOAD_MODE_WINDOW, "date", NULL, false, NULL, daily_columns },
 	{ "attribution_model_stats", LOAD_MODE_WINDOW_EXACT, "window_from", "window_to", false, NULL,
 	  model_stats_columns },
+	{ "email_campaign_stats", LOAD_MODE_WINDOW_EXACT, "window_from", "window_to", false, NULL,
+	  email_stats_columns },
 };
 
 const size_t load_catalog_count = sizeof(load_catalog) / sizeof(load_catalog[0]);

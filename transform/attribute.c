@@ -163,6 +163,8 @@ credit_conversion(const AttributionRun *run, uint32_t m, const Conversion *c, Co
 		key.campaign = or_empty(ds, t->campaign);
 		if (!daily_add_credit(daily, &key, s->weights[i], s->reporting[i]))
 			return false;
+		if (run->sink != NULL && !run->sink(run->sink_ctx, m, t, s->weights[i], s->reporting[i]))
+			return false;
 		sum_rev += s->revenue[i];
 		sum_rep += s->reporting[i];
 		total->deals += s->weights[i];

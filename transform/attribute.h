@@ -29,6 +29,17 @@ typedef struct ModelTotals
 	int64_t rows;               /* attribution_credit rows */
 } ModelTotals;
 
+/*
+ * A CreditSink is told every credit of a touch (the (none) credit of a
+ * deal without touches has no touch and is not passed): the model's index,
+ * the touch, its weight in 10^-12 and its reporting-currency credit. It
+ * returns false to stop the run (it logs why). Tables keyed by something
+ * of the touch other than the attribution_daily grain collect their sums
+ * through it, so every table adds up the same credit rows.
+ */
+typedef bool (*CreditSinkFn)(void *ctx, uint32_t model, const Touch *t, int64_t weight,
+							 int64_t reporting);
+
 typedef struct AttributionRun
 {
 	const Dataset *ds;          /* all borrowed */
@@ -40,6 +51,8 @@ typedef struct AttributionRun
 	const char *channel_none;   /* interned "(none)" */
 	const ModelParams *params;  /* position_based and time_decay settings */
 	const ModelFits *fits;      /* NULL when no model is data-driven */
+	CreditSinkFn sink;          /* optional; NULL: nobody else collects credits */
+	void *sink_ctx;
 } AttributionRun;
 
 /*

@@ -123,10 +123,27 @@ typedef struct EmailCampaign
 	const char *source;
 	const char *medium;
 	const char *campaign;
+	/*
+	 * The report's counts as of updated_at (DATA_MODEL.md), -1 each when
+	 * the platform did not report it; has_report tells whether any was.
+	 */
+	int64_t sends;
+	int64_t opens;
+	int64_t unique_opens;
+	int64_t clicks;
+	int64_t unique_clicks;
+	int64_t bounces;
+	int64_t unsubscribes;
+	bool has_report;
 	RowVersion version;
 } EmailCampaign;
 
-/* An email event is a fact without id: it is its own key. */
+/*
+ * An email event is a fact without id: it is its own key, all of
+ * (campaign_id, platform, email, type, at, url), so that the same click
+ * read from overlapping extractions counts once and two clicks on
+ * different links of the same second count twice.
+ */
 typedef struct EmailEvent
 {
 	const char *campaign_id;
@@ -134,6 +151,7 @@ typedef struct EmailEvent
 	const char *email;
 	const char *type;
 	ClTime at;
+	const char *url;        /* interned; NULL when the event has none */
 } EmailEvent;
 
 typedef struct DatasetCounts

@@ -722,6 +722,40 @@ load_spend(void *vctx, const JsonValue *row, const StagingFile *file)
 	return true;
 }
 
+/*
+ * report_counts reads the report's counts of an email_campaign row; an
+ * absent count is -1 so that "not reported" never reads as zero.
+ */
+static bool
+report_counts(LoadCtx *ctx, const JsonValue *row, EmailCampaign *e)
+{
+	static const char *const names[] = {
+		"sends", "opens", "unique_opens", "clicks", "unique_clicks", "bounces", "unsubscribes"
+	};
+	int64_t *values[] = {
+		&e->sends, &e->opens, &e->unique_opens, &e->clicks, &e->unique_clicks, &e->bounces,
+		&e->unsubscribes
+	};
+
+	e->has_report = false;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+	{
+		bool present = false;
+
+		if (!field_int(ctx, row, names[i], values[i], &present))
+			return false;
+		if (!present)
+			*values[i] = -1;
+		else if (*values[i] < 0)
+		{
+			row_error(ctx, "%s must not be negative", names[i]);
+			return false;
+		}
+		e->has_report = e->has_report || present;
+	}
+	return true;
+}
+
 static bool
 email_campaign_eq(const void *c, uint32_t index, const void *k)
 {
@@ -773,7 +807,8 @@ load_email_campaign(void *vctx, const JsonValue *row, const StagingFile *file)
 		|| !field_int(ctx, row, "recipients", &e.recipients, &present)
 		|| !field_text(ctx, row, "source", V_INTERN | V_LOWER, &e.source)
 		|| !field_text(ctx, row, "medium", V_INTERN | V_LOWER, &e.medium)
-		|| !field_text(ctx, row, "campaign", V_INTERN, &e.campaign))
+		|| !field_text(ctx, row, "campaign", V_INTERN, &e.campaign)
+		|| !report_counts(ctx, row, &e))
 		return false;
 	if (!present)
 		e.recipients = -1;
@@ -802,6 +837,7 @@ email_event_hash(const EmailEvent *e)
 	h = tx_hash_u64(h, (uint64_t) (uintptr_t) e->campaign_id);
 	h = tx_hash_u64(h, (uint64_t) (uintptr_t) e->platform);
 	h = tx_hash_u64(h, (uint64_t) (uintptr_t) e->email);
+	h = tx_hash_u64(h, (uint64_t) (uintptr_t) e->url);
 	return tx_hash_u64(h, (uint64_t) (uintptr_t) e->type);
 }
 
@@ -812,12 +848,13 @@ email_event_eq(const void *c, uint32_t index, const void *k)
 	const EmailEvent *b = k;
 
 	return a->at == b->at && a->campaign_id == b->campaign_id && a->platform == b->platform
-		&& a->email == b->email && a->type == b->type;
+		&& a->email == b->email && a->type == b->type && a->url == b->url;
 }
 
 /*
  * load_email_event: an event repeated by an overlapping extraction is the
- * same fact; rows without a platform take the vendor of their folder.
+ * same fact (every field equal, the url included: interned, so pointers
+ * compare); rows without a platform take the vendor of their folder.
  */
 static bool
 load_email_event(void *vctx, const JsonValue *row, const StagingFile *file)
@@ -846,7 +883,8 @@ load_email_event(void *vctx, const JsonValue *row, const StagingFile *file)
 	if (!field_text(ctx, row, "campaign_id", V_INTERN, &e.campaign_id)
 		|| !field_text(ctx, row, "platform", V_INTERN, &e.platform)
 		|| !field_text(ctx, row, "email", V_INTERN | V_LOWER, &e.email)
-		|| !field_text(ctx, row, "type", V_INTERN | V_LOWER, &e.type))
+		|| !field_text(ctx, row, "type", V_INTERN | V_LOWER, &e.type)
+		|| !field_text(ctx, row, "url", V_INTERN, &e.url))
 		return false;
 	if (e.campaign_id == NULL || e.type == NULL)
 	{

@@ -26,6 +26,7 @@ static const struct
 	[OUT_TOUCHES] = { "touches", "upsert" },
 	[OUT_SPEND_DAILY] = { "spend_daily", "window" },
 	[OUT_ATTRIBUTION_MODEL_STATS] = { "attribution_model_stats", "window_exact" },
+	[OUT_EMAIL_CAMPAIGN_STATS] = { "email_campaign_stats", "window_exact" },
 };
 
 const char *

@@ -29,6 +29,7 @@ typedef enum OutputTableId
 	OUT_TOUCHES,
 	OUT_SPEND_DAILY,
 	OUT_ATTRIBUTION_MODEL_STATS,    /* only with a data-driven model */
+	OUT_EMAIL_CAMPAIGN_STATS,
 	OUT_N_TABLES
 } OutputTableId;
 

@@ -12,6 +12,7 @@
 #include "channels.h"
 #include "currency.h"
 #include "dataset.h"
+#include "email_stats.h"
 #include "identity.h"
 #include "journeys.h"
 #include "localdate.h"
@@ -38,6 +39,7 @@ typedef struct Run
 	LeadFacts leads;
 	int64_t *spend_reporting;       /* per spend row */
 	Daily daily;
+	EmailStats email;               /* email_campaign_stats, collected with the credits */
 	Output out;
 	bool out_open;
 	bool committed;
@@ -57,6 +59,7 @@ run_free(Run *r)
 	if (r->out_open)
 		output_free(&r->out, r->committed);
 	daily_free(&r->daily);
+	email_stats_free(&r->email);
 	model_fits_free(&r->fits);
 	free(r->spend_reporting);
 	lead_facts_free(&r->leads);
@@ -255,8 +258,8 @@ write_table(Run *r, OutputTableId t, const TableContext *tc, TableFn fn, ClError
 }
 
 /*
- * write_outputs writes attribution_credit first because the daily sums are
- * collected while its rows stream out.
+ * write_outputs writes attribution_credit first because the daily sums and
+ * the email campaigns' credits are collected while its rows stream out.
  */
 static bool
 write_outputs(Run *r, TransformSummary *s, ClError *err)
@@ -265,7 +268,7 @@ write_outputs(Run *r, TransformSummary *s, ClError *err)
 	AttributionRun ar = {
 		&r->ds, &r->id, &r->journeys, &r->settings.models, r->settings.reporting,
 		r->settings.reporting_exponent, r->channel_none, &r->settings.params,
-		r->has_fits ? &r->fits : NULL
+		r->has_fits ? &r->fits : NULL, email_stats_add_credit, &r->email
 	};
 	TableContext tc = {
 		&r->ds, &r->journeys, &r->leads, &r->converter, &r->local, &r->settings.models,
@@ -275,6 +278,10 @@ write_outputs(Run *r, TransformSummary *s, ClError *err)
 		o->run_id, o->from, o->to, r->settings.reporting, &r->settings.models,
 		time_now() / CL_USEC_PER_SEC * CL_USEC_PER_SEC
 	};
+	EmailStatsOut esout = {
+		o->from, o->to, &r->settings.models, r->settings.reporting,
+		r->settings.reporting_exponent, &r->local
+	};
 	CopyWriter *w;
 
 	if (!output_open(&r->out, r->settings.output_root, o->run_id, o->dry_run, err))
@@ -283,6 +290,10 @@ write_outputs(Run *r, TransformSummary *s, ClError *err)
 	(void) snprintf(s->output_dir, sizeof(s->output_dir), "%s", r->out.dir);
 
 	daily_init(&r->daily, (uint32_t) r->settings.models.n);
+	*err = CL_ERR_DATA;
+	if (!email_stats_init(&r->email, &r->ds, &r->local, o->from, o->to,
+						  (uint32_t) r->settings.models.n))
+		return false;   /* errors have already been logged */
 	w = output_begin(&r->out, OUT_ATTRIBUTION_CREDIT, err);
 	if (w == NULL || !attribute_run(&ar, w, &r->daily, r->totals, err)
 		|| !output_end(&r->out, err))
@@ -308,6 +319,17 @@ write_outputs(Run *r, TransformSummary *s, ClError *err)
 	}
 	else
 		output_omit(&r->out, OUT_ATTRIBUTION_MODEL_STATS);
+	*err = CL_ERR_INTERNAL;
+	if (!email_stats_finish(&r->email))
+		return false;
+	w = output_begin(&r->out, OUT_EMAIL_CAMPAIGN_STATS, err);
+	if (w == NULL)
+		return false;
+	*err = CL_ERR_DATA;
+	if (!email_stats_write(&r->email, &esout, w))
+		return false;
+	if (!output_end(&r->out, err))
+		return false;
 	if (!output_manifest(&r->out, &mi, err))
 		return false;
 	r->committed = !o->dry_run;

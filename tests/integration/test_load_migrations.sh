@@ -77,7 +77,7 @@ applied_before=$(q "$DB" "SELECT string_agg(applied_at::text, ',' ORDER BY versi
 # every documented table exists, and every table and column has a comment
 tables=$(q "$DB" "SELECT string_agg(relname, ',' ORDER BY relname) FROM pg_class
 	WHERE relnamespace = 'attribution'::regnamespace AND relkind IN ('r', 'p')")
-cl_assert_eq "attribution_credit,attribution_daily,attribution_model_stats,deals,leads,spend_daily,targets,touches" \
+cl_assert_eq "attribution_credit,attribution_daily,attribution_model_stats,deals,email_campaign_stats,leads,spend_daily,targets,touches" \
 	"$tables" "tables in schema attribution"
 views=$(q "$DB" "SELECT string_agg(relname, ',' ORDER BY relname) FROM pg_class
 	WHERE relnamespace = 'attribution'::regnamespace AND relkind = 'v'")
@@ -96,9 +96,10 @@ uncommented=$(q "$DB" "SELECT count(*) FROM pg_class c
 cl_assert_eq 0 "$uncommented" "tables without a comment"
 cl_assert_eq "t" "$(q "$DB" "SELECT NOT rolcanlogin FROM pg_roles WHERE rolname = 'closedloop_reader'")" \
 	"closedloop_reader exists and is NOLOGIN"
-cl_assert_eq "t|t|t" "$(q "$DB" "SELECT has_table_privilege('closedloop_reader', 'attribution.plan_vs_fact', 'SELECT'),
+cl_assert_eq "t|t|t|t" "$(q "$DB" "SELECT has_table_privilege('closedloop_reader', 'attribution.plan_vs_fact', 'SELECT'),
 	has_table_privilege('closedloop_reader', 'attribution.attribution_model_stats', 'SELECT'),
-	has_table_privilege('closedloop_reader', 'attribution.attribution_credit', 'SELECT')")" \
+	has_table_privilege('closedloop_reader', 'attribution.attribution_credit', 'SELECT'),
+	has_table_privilege('closedloop_reader', 'attribution.email_campaign_stats', 'SELECT')")" \
 	"the reader role reads the tables and views of later migrations"
 cl_ok "migrations applied once, recorded with their sha256; every table, view and column commented"
 

@@ -17,7 +17,7 @@ tmp=$(cl_tmpdir)
 DB=cl_load_output           # RUN1 then RUN2
 DB1=cl_load_output_run1     # RUN1 only
 DB2=cl_load_output_run2     # RUN2 only
-TABLES="leads deals touches spend_daily attribution_credit attribution_daily attribution_model_stats"
+TABLES="leads deals touches spend_daily attribution_credit attribution_daily attribution_model_stats email_campaign_stats"
 
 q() { local db=$1; shift; cl_psql -d "$db" -c "$@"; }
 quiet() { q postgres "SET client_min_messages = warning" -c "$1"; }
@@ -131,8 +131,21 @@ cl_assert_eq "first_touch|5|0|0.0000,linear|5|0|0.0000" \
 		FROM attribution.plan_vs_fact WHERE month = '2026-02-01' AND channel = 'Email'")" "a target without facts"
 cl_assert_eq "linear|jan_news|600.25|0.500000000000|2|2|2,first_touch|jan_news|0|0|2|2|2" \
 	"$(q "$DB" "SELECT string_agg(concat_ws('|', model, campaign, attributed_revenue, attributed_deals, clicks, unique_clicks,
-		opens + 2, click_to_open_rate), ',' ORDER BY model DESC) FROM attribution.email_campaign_revenue")" \
+		opens + 2, click_to_open_rate), ',' ORDER BY model DESC) FROM attribution.email_campaign_revenue
+		WHERE campaign = 'jan_news'")" \
 	"email campaigns by attributed revenue"
+# rates per recipient come from email_campaign_stats; a sent campaign without touches is listed
+cl_assert_eq "linear|jan_news|1000|0.3000|0.0400|0.6003,first_touch|jan_news|1000|0.3000|0.0400|0.0000,linear|quiet|500|0.0300|0.0000|0.0000,first_touch|quiet|500|0.0300|0.0000|0.0000" \
+	"$(q "$DB" "SELECT string_agg(concat_ws('|', model, campaign, recipients, open_rate,
+		click_rate, revenue_per_recipient), ',' ORDER BY campaign, model DESC) FROM attribution.email_campaign_revenue")" \
+	"email campaigns by rates per recipient"
+cl_assert_eq "0.300000|0.040000|0.500000000000|600.25|0.600250|report" \
+	"$(q "$DB" "SELECT concat_ws('|', open_rate, click_rate, attributed_deals, attributed_revenue, revenue_per_recipient,
+		counts_source) FROM attribution.email_campaign_stats WHERE campaign_id = 'mc-1' AND model = 'linear'")" \
+	"email_campaign_stats of mc-1 under linear"
+cl_assert_eq "t|t|events" \
+	"$(q "$DB" "SELECT sends IS NULL, subject IS NULL, counts_source FROM attribution.email_campaign_stats
+		WHERE campaign_id = 'mc-2' AND model = 'first_touch'")" "NULL counts of a campaign counted from events"
 cl_assert_eq "t" "$(q "$DB" "SELECT sum(value) = 1.25 AND count(*) = 3 FROM attribution.attribution_model_stats
 	WHERE window_from = '2026-01-01' AND window_to = '2026-01-31'")" "model stats of RUN1"
 cl_ok "the reporting views compute ROI, model comparison, funnel, plan against fact and email revenue"
@@ -186,6 +199,14 @@ cl_assert_eq "2026-01-01|2026-01-31|3,2026-01-16|2026-02-14|2" \
 	"model stats of both windows"
 cl_assert_eq "$(table_md5 "$DB2" attribution_model_stats)" \
 	"$(table_md5 "$DB" attribution_model_stats "WHERE window_from = '2026-01-16'")" "the second window's stats"
+cl_assert_eq "2026-01-01:4,2026-01-16:2" \
+	"$(q "$DB" "SELECT string_agg(window_from || ':' || n, ',' ORDER BY window_from)
+		FROM (SELECT window_from, count(*) n FROM attribution.email_campaign_stats GROUP BY 1) s")" \
+	"email campaign stats of both windows"
+cl_assert_eq "$(table_md5 "$DB2" email_campaign_stats)" \
+	"$(table_md5 "$DB" email_campaign_stats "WHERE window_from = '2026-01-16'")" "the second window's email stats"
+cl_assert_eq "0.0360" "$(q "$DB" "SELECT DISTINCT open_rate FROM attribution.email_campaign_revenue WHERE campaign = 'quiet'")" \
+	"email_campaign_revenue reads each send's latest window"
 cl_assert_eq 2 "$(q "$DB" "SELECT count(*) FROM attribution.targets")" "targets are never touched by a load"
 cl_ok "an overlapping window replaces exactly its window; entities are upserted by key"
 
@@ -224,7 +245,7 @@ cl_assert_eq 4 "$(q "$DB" "SET ROLE closedloop_reader; SELECT count(*) FROM attr
 cl_assert_eq 2 "$(q "$DB" "SET ROLE closedloop_reader; SELECT count(*) FROM etl.runs")" \
 	"closedloop_reader reads etl.runs"
 for v in channel_roi_monthly model_comparison_monthly lead_funnel plan_vs_fact email_campaign_revenue \
-	attribution_model_stats targets; do
+	attribution_model_stats email_campaign_stats targets; do
 	q "$DB" "SET ROLE closedloop_reader; SELECT count(*) FROM attribution.$v" >/dev/null ||
 		cl_fail "closedloop_reader cannot read attribution.$v"
 done

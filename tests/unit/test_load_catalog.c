@@ -426,7 +426,8 @@ test_load_catalog_is_consistent(void **state)
 	}
 	assert_int_equal(catalog_find("attribution_model_stats")->mode, LOAD_MODE_WINDOW_EXACT);
 	assert_true(catalog_find("attribution_credit")->monthly_partitions);
-	assert_null(catalog_find("email_campaign_stats"));
+	assert_int_equal(catalog_find("email_campaign_stats")->mode, LOAD_MODE_WINDOW_EXACT);
+	assert_null(catalog_find("email_campaign"));
 	assert_null(catalog_find(NULL));
 	assert_true(load_mode_parse("window", &mode));
 	assert_int_equal(mode, LOAD_MODE_WINDOW);

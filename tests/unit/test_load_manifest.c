@@ -123,7 +123,7 @@ test_load_manifest_rejects_invalid(void **state)
 		{ "\"from\": \"2026-01-01\"", "\"from\": \"2026-02-01\"" },          /* from > to */
 		{ "\"to\": \"2026-01-31\"", "\"to\": \"2026-02-30\"" },              /* no such day */
 		{ "\"window\"", "\"windows\"" },
-		{ "\"name\": \"leads\"", "\"name\": \"email_campaign_stats\"" },     /* unknown table */
+		{ "\"name\": \"leads\"", "\"name\": \"email_campaigns\"" },          /* unknown table */
 		{ "\"name\": \"leads\"", "\"name\": \"attribution_daily\"" },        /* listed twice */
 		{ "\"file\": \"leads.copy\"", "\"file\": \"daily.copy\"" },          /* same file */
 		{ "\"file\": \"leads.copy\"", "\"file\": \"../leads.copy\"" },

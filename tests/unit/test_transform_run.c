@@ -702,7 +702,8 @@ test_transform_run_manifest(void **state)
 	assert_string_equal(json_path_text(m, "tool"), "cl-transform");
 	tables = json_member(m, "tables");
 	assert_non_null(tables);
-	assert_int_equal(tables->count, 6);
+	/* the six tables and email_campaign_stats; no model_stats without a data-driven model */
+	assert_int_equal(tables->count, 7);
 	for (size_t i = 0; i < tables->count; i++)
 	{
 		const JsonValue *t = tables->items[i];
@@ -723,6 +724,8 @@ test_transform_run_manifest(void **state)
 	assert_string_equal(json_path_text(m, "tables[0].name"), "attribution_credit");
 	assert_string_equal(json_path_text(m, "tables[0].load"), "window");
 	assert_string_equal(json_path_text(m, "tables[2].load"), "upsert");
+	assert_string_equal(json_path_text(m, "tables[6].name"), "email_campaign_stats");
+	assert_string_equal(json_path_text(m, "tables[6].load"), "window_exact");
 	json_free(m);
 	free(text);
 	free(path);
