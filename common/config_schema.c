@@ -68,6 +68,9 @@ const ConfigKey config_schema[] = {
 	STR("crm.hubspot", "product_group_property", ""),
 	DATE("crm.hubspot", "start_date"),
 	INT("crm.hubspot", "search_max_results", "10000", 10, 10000),
+	BOOL("crm.hubspot", "form_submissions", "true"),
+	BOOL("crm.hubspot", "utm_properties", "false"),
+	STR("crm.hubspot", "source_map_file", ""),
 
 	BOOL("crm.salesforce", "enabled", "false"),
 	STR("crm.salesforce", "base_url", "https://login.salesforce.com"),

@@ -46,6 +46,7 @@ static void pool_lock(struct EnginePool *pool);
 static void pool_unlock(struct EnginePool *pool);
 static bool pool_page_begin(struct EnginePool *pool, uint64_t *epoch);
 static void pool_page_end(struct EnginePool *pool, bool ok);
+static void http_options_from_config(const Config *cfg, HttpOptions *opts);
 
 
 void
@@ -445,6 +446,59 @@ fetch_page(SourceRun *run, void *state, const SourceStream *stream,
 
 
 /*
+ * retry_body asks the vendor whether the page just fetched carries an
+ * error in its body after which the same page may succeed later
+ * (retry_envelope). When it does and the page's tries (*rs, under the
+ * [http] retry policy) allow another, the page's rows are rewound, the
+ * wait is slept and *again is set: the caller fetches the page again.
+ * Otherwise *again stays false and check_envelope gives the verdict.
+ * false (logged, *err set) only when the rewind fails or a stop was
+ * requested during the wait.
+ */
+static bool
+retry_body(SourceRun *run, void *state, const SourceStream *stream, PageParser *pp,
+		   const RetryPolicy *policy, RetryState *rs, bool *again, ClError *err)
+{
+	const SourceVendor *v = run->vendor;
+	int64_t delay = -1;
+	int64_t sleep_ms = 0;
+
+	*again = false;
+	if (v->retry_envelope == NULL ||
+		!v->retry_envelope(state, stream, json_stream_envelope(pp->json), &delay))
+		return true;
+	if (!retry_next(policy, rs, delay, &sleep_ms))
+	{
+		if (delay >= 0 && rs->attempt < policy->max_attempts && !cl_stop_requested())
+			log_error("%s: the answer asks to try again in %.1f s, beyond the retry budget",
+					  pp->what, (double) delay / 1000.0);
+		else
+			log_error("%s: the answer still carries an error after %d attempts",
+					  pp->what, rs->attempt);
+		return true;
+	}
+	log_info("%s: the answer carries an error worth retrying; its %lld records are "
+			 "discarded and the page is fetched again in %.1f s", pp->what,
+			 (long long) json_stream_records(pp->json), (double) sleep_ms / 1000.0);
+	if (!source_run_rewind(run))
+	{
+		/* errors have already been logged */
+		*err = CL_ERR_OUTPUT;
+		return false;
+	}
+	if (!retry_sleep_ms(sleep_ms))
+	{
+		log_error("%s: stopped by a signal while waiting to try again; nothing is committed",
+				  pp->what);
+		*err = CL_ERR_TEMPORARY;
+		return false;
+	}
+	*again = true;
+	return true;
+}
+
+
+/*
  * stats_for finds the summary row of a stream name, adding it if new.
  */
 static StreamStats *
@@ -491,9 +545,16 @@ fetch_stream(SourceRun *run, void *state, const SourceStream *stream,
 	int64_t rows0 = source_run_rows(run);
 	int64_t records = 0;
 	int64_t pages = 0;
+	int64_t body_retries = 0;
+	HttpOptions hopts;
+	RetryState body_retry;
 	bool ok = false;
 
 	page_state_init(&ps);
+	/* a page retried for an error in its body (retry_envelope) is bounded
+	 * by the same policy as the HTTP retries */
+	http_options_from_config(run->cfg, &hopts);
+	retry_start(&body_retry, (uint64_t) time_now() ^ (uint64_t) (uintptr_t) stream);
 	memset(&req, 0, sizeof(req));
 	tb_init(&req.url, TEXTBUF_DEFAULT_MAX);
 	tb_init(&req.body, TEXTBUF_DEFAULT_MAX);
@@ -512,6 +573,7 @@ fetch_stream(SourceRun *run, void *state, const SourceStream *stream,
 	{
 		uint64_t epoch = 0;
 		bool fetched;
+		bool again = false;
 
 		if (cl_stop_requested())
 		{
@@ -559,11 +621,23 @@ fetch_stream(SourceRun *run, void *state, const SourceStream *stream,
 			/* errors have already been logged */
 			goto cleanup;
 		}
+		if (!retry_body(run, state, stream, &pp, &hopts.retry, &body_retry, &again, err))
+		{
+			/* errors have already been logged */
+			goto cleanup;
+		}
+		if (again)
+		{
+			/* the same page: the writers are back at its mark */
+			body_retries++;
+			continue;
+		}
 		if (!advance_page(run, state, stream, &ps, pp.json, err))
 		{
 			/* errors have already been logged */
 			goto cleanup;
 		}
+		retry_start(&body_retry, (uint64_t) time_now() ^ (uint64_t) ps.page.number);
 		records += ps.records;
 		pages++;
 		pool_lock(pool);
@@ -581,7 +655,7 @@ cleanup:
 	st->records += records;
 	st->rows += source_run_rows(run) - rows0;
 	st->requests += after.requests - before.requests;
-	st->retries += after.retries - before.retries;
+	st->retries += after.retries - before.retries + body_retries;
 	st->bytes += after.bytes - before.bytes;
 	st->elapsed_ms += (time_now() - t0) / 1000;
 	pool_unlock(pool);

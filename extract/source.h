@@ -201,6 +201,20 @@ struct SourceVendor
 	bool (*check_envelope)(void *state, const SourceStream *stream,
 						   const JsonValue *envelope, ClError *err);
 
+	/*
+	 * Optional: an error a vendor embeds in a 2xx body after which the same
+	 * page may well succeed later (a Google Ads RESOURCE_EXHAUSTED batch
+	 * inside a searchStream). Called with each complete page's envelope
+	 * before check_envelope; returning true asks the engine to discard the
+	 * page's rows (the writers' rewind) and to fetch the page again after
+	 * *delay_ms (-1: the back-off of the retry policy). The tries of one
+	 * page are bounded by the [http] retry policy (max_attempts,
+	 * retry_max_total_seconds); once it is spent, or when this returns
+	 * false, check_envelope gives the verdict as usual.
+	 */
+	bool (*retry_envelope)(void *state, const SourceStream *stream,
+						   const JsonValue *envelope, int64_t *delay_ms);
+
 	/* Optional: the vendor's verdict on a failed attempt (ctx is state):
 	 * its rate-limit bodies, expired tokens (HTTP_VERDICT_REAUTH). */
 	HttpClassifyFn classify;

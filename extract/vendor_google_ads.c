@@ -8,7 +8,9 @@
  * ({"results":[...]}), parsed row by row; an error can arrive as a batch
  * of its own after others. Rows become `spend`, partitioned by
  * segments.date. With customer_ids = all, a first stream asks
- * customers:listAccessibleCustomers which customers there are.
+ * customers:listAccessibleCustomers which customers there are, and a
+ * customer query per listed customer whether it is a manager (MCC)
+ * account: managers have no metrics of their own and are skipped.
  *
  * Each row carries the utm source, medium and campaign that the clicks it
  * paid for carry: read from the final URL suffix or tracking template of
@@ -35,6 +37,14 @@
 /* SourceStream.kind of the customers:listAccessibleCustomers stream; the
  * searchStream of customer i has kind i. */
 #define GOOGLE_ADS_LIST_STREAM (-1)
+
+/* SourceStream.kind of the customer query of one listed customer (is it a
+ * manager?); its data is the customer id. */
+#define GOOGLE_ADS_CUSTOMER_STREAM (-2)
+
+/* What customer_ids = all asks each listed customer before its metrics. */
+#define GOOGLE_ADS_CUSTOMER_QUERY \
+	"SELECT customer.id, customer.manager, customer.currency_code FROM customer"
 
 typedef enum GoogleAdsLevel
 {
@@ -69,6 +79,9 @@ typedef struct GoogleAds
 	GoogleAdsLevel level;
 	bool discover;              /* customer_ids = all */
 	bool listed;                /* the list stream was handed out */
+	int checked;                /* customers whose customer query was handed out */
+	bool described[GOOGLE_ADS_MAX_CUSTOMERS];   /* its customer query answered */
+	bool manager[GOOGLE_ADS_MAX_CUSTOMERS];     /* ... that it is a manager */
 	int64_t retry_delay_cap_ms; /* longest retryDelay waited for */
 	char query[1024];           /* the GAQL of the window */
 	int next;                   /* next customer to hand out */
@@ -390,7 +403,6 @@ google_ads_next_stream(void *state, SourceRun *run, SourceStream *stream,
 {
 	GoogleAds *ga = state;
 
-	(void) err;
 	if (ga->discover && !ga->listed)
 	{
 		ga->listed = true;
@@ -404,6 +416,39 @@ google_ads_next_stream(void *state, SourceRun *run, SourceStream *stream,
 		return true;
 	}
 	log_dropped(ga, run);
+	while (ga->next < ga->ncustomers && ga->discover)
+	{
+		const char *cid = ga->customers[ga->next];
+
+		if (ga->checked == ga->next)
+		{
+			/* a listed customer may be a manager: ask before its metrics */
+			ga->checked++;
+			*more = true;
+			stream->kind = GOOGLE_ADS_CUSTOMER_STREAM;
+			stream->name = "customers";
+			stream->entities = "-";
+			stream->paging = SOURCE_PAGING_STREAM;
+			stream->record_path = "[]results[]";
+			stream->data = cid;
+			(void) snprintf(stream->label, sizeof(stream->label), "customer %s (manager?)",
+							cid);
+			return true;
+		}
+		if (!ga->described[ga->next])
+		{
+			log_error("google_ads customer %s: the customer query answered no row for it, so "
+					  "whether it is a manager account is unknown", cid);
+			*err = CL_ERR_DATA;
+			return false;
+		}
+		if (!ga->manager[ga->next])
+			break;
+		/* a manager's own metrics query fails: its clients are accounts
+		 * of their own, listed when the credentials reach them */
+		log_info("google_ads customer %s: a manager (MCC) account; skipped", cid);
+		ga->next++;
+	}
 	if (ga->next >= ga->ncustomers)
 	{
 		if (ga->discover && ga->ncustomers == 0)
@@ -462,7 +507,8 @@ google_ads_build_request(void *state, const SourceStream *stream,
 	tb_printf(&req->url, "%s/%s/customers/%s/googleAds:searchStream", ga->base_url,
 			  ga->api_version, cid);
 	tb_append(&req->body, "{\"query\":");
-	tb_append_json_string(&req->body, ga->query);
+	tb_append_json_string(&req->body, stream->kind == GOOGLE_ADS_CUSTOMER_STREAM
+						  ? GOOGLE_ADS_CUSTOMER_QUERY : ga->query);
 	tb_append(&req->body, "}");
 	if (!source_request_header(req, "Authorization: Bearer %s", ga->access.access_token) ||
 		!source_request_header(req, "developer-token: %s", ga->developer_token) ||
@@ -509,6 +555,41 @@ map_customer(GoogleAds *ga, const JsonValue *record, ClError *err)
 		return false;
 	}
 	(void) snprintf(ga->customers[ga->ncustomers++], sizeof(ga->customers[0]), "%s", cid);
+	return true;
+}
+
+
+/*
+ * map_customer_row reads the row of the customer query of a listed
+ * customer: whether it is a manager (proto3 JSON leaves false out).
+ * Keyed by the customer, so a retried attempt maps it again harmlessly.
+ */
+static bool
+map_customer_row(GoogleAds *ga, const SourceStream *stream, const JsonValue *record,
+				 ClError *err)
+{
+	const char *cid = stream->data;
+	const char *id = json_text(json_path(record, "customer.id"));
+	const JsonValue *manager = json_path(record, "customer.manager");
+	bool is_manager = false;
+
+	if (id == NULL || strcmp(id, cid) != 0 ||
+		(manager != NULL && !json_bool(manager, &is_manager)))
+	{
+		log_error("google_ads customer %s: the customer query answered a row %s", cid,
+				  id == NULL || strcmp(id, cid) != 0 ? "of another customer (customer.id)"
+				  : "whose customer.manager is not a boolean");
+		*err = CL_ERR_DATA;
+		return false;
+	}
+	for (int i = 0; i < ga->ncustomers; i++)
+	{
+		if (strcmp(ga->customers[i], cid) == 0)
+		{
+			ga->described[i] = true;
+			ga->manager[i] = is_manager;
+		}
+	}
 	return true;
 }
 
@@ -670,6 +751,8 @@ google_ads_map_record(void *state, SourceRun *run, const SourceStream *stream,
 
 	if (stream->kind == GOOGLE_ADS_LIST_STREAM)
 		return map_customer(ga, record, err);
+	if (stream->kind == GOOGLE_ADS_CUSTOMER_STREAM)
+		return map_customer_row(ga, stream, record, err);
 	if (w == NULL)
 	{
 		*err = CL_ERR_INTERNAL;
@@ -928,6 +1011,86 @@ google_transient(const JsonValue *error)
 
 
 /*
+ * stream_error: the error object of a searchStream answer, either an
+ * error batch after others (*batch its 0-based index) or, from a proxy,
+ * the whole answer; NULL when there is none. Borrowed from envelope.
+ */
+static const JsonValue *
+stream_error(const JsonValue *envelope, size_t *batch)
+{
+	*batch = 0;
+	if (envelope == NULL)
+		return NULL;
+	if (envelope->type != JSON_ARRAY)
+		return google_error(envelope);
+	for (size_t i = 0; i < envelope->count; i++)
+	{
+		const JsonValue *inner = json_member(envelope->items[i], "error");
+
+		if (inner != NULL)
+		{
+			*batch = i;
+			return inner;
+		}
+	}
+	return NULL;
+}
+
+
+/*
+ * quota_retry: error is RESOURCE_EXHAUSTED and may be waited for, after
+ * *delay_ms (its retryDelay; -1 when it names none: the retry policy's
+ * back-off). A retryDelay beyond retry_delay_cap_seconds is false and
+ * logged: Basic access quotas ask for hours, and a run should give up at
+ * once (exit 75) rather than hold on that long.
+ */
+static bool
+quota_retry(const GoogleAds *ga, const JsonValue *error, int64_t *delay_ms)
+{
+	const char *status = json_string(json_member(error, "status"));
+	int64_t delay;
+
+	if (status == NULL || strcmp(status, "RESOURCE_EXHAUSTED") != 0)
+		return false;
+	delay = google_retry_delay(error);
+	*delay_ms = delay;
+	if (ga != NULL && delay > ga->retry_delay_cap_ms)
+	{
+		log_error("google_ads: the quota asks to wait %.0f s, more than "
+				  "[ads.google_ads] retry_delay_cap_seconds = %lld",
+				  (double) delay / 1000.0, (long long) (ga->retry_delay_cap_ms / 1000));
+		return false;
+	}
+	return true;
+}
+
+
+/*
+ * google_ads_retry_envelope: a RESOURCE_EXHAUSTED batch inside the stream
+ * is the 429 of a stream that had begun: the engine discards the rows so
+ * far and sends the same query again after the retryDelay, as for 429.
+ * Other error batches are not worth another try (check_envelope).
+ */
+static bool
+google_ads_retry_envelope(void *state, const SourceStream *stream,
+						  const JsonValue *envelope, int64_t *delay_ms)
+{
+	GoogleAds *ga = state;
+	size_t batch;
+	const JsonValue *error;
+
+	if (stream->kind == GOOGLE_ADS_LIST_STREAM)
+		return false;
+	error = stream_error(envelope, &batch);
+	if (error == NULL || !quota_retry(ga, error, delay_ms))
+		return false;
+	log_warn("google_ads %s: batch %zu of the searchStream is RESOURCE_EXHAUSTED; "
+			 "retrying the query", stream->label, batch + 1);
+	return true;
+}
+
+
+/*
  * google_ads_check_envelope finds an error the stream sent as a batch of
  * its own (the rows before it were sent, but the answer is incomplete).
  */
@@ -949,18 +1112,7 @@ google_ads_check_envelope(void *state, const SourceStream *stream,
 		*err = CL_ERR_DATA;
 		return false;
 	}
-	if (envelope->type != JSON_ARRAY)
-		error = google_error(envelope);
-	for (size_t i = 0; error == NULL && i < envelope->count; i++)
-	{
-		const JsonValue *inner = json_member(envelope->items[i], "error");
-
-		if (inner != NULL)
-		{
-			error = inner;
-			batch = i;
-		}
-	}
+	error = stream_error(envelope, &batch);
 	if (error == NULL)
 		return true;
 
@@ -989,6 +1141,7 @@ google_ads_classify(void *state, const HttpResponse *resp, int64_t *delay_ms)
 	const JsonValue *error;
 	const char *status;
 	HttpVerdict verdict = HTTP_VERDICT_DEFAULT;
+	int64_t delay = -1;
 
 	if (resp->status == 401)
 		return HTTP_VERDICT_REAUTH;
@@ -999,20 +1152,10 @@ google_ads_classify(void *state, const HttpResponse *resp, int64_t *delay_ms)
 	status = json_string(json_member(error, "status"));
 	if (status != NULL && strcmp(status, "RESOURCE_EXHAUSTED") == 0)
 	{
-		int64_t delay = google_retry_delay(error);
-
-		verdict = HTTP_VERDICT_RETRY;
-		if (delay >= 0)
+		/* beyond the cap: give up now (exit 75) instead of holding the run */
+		verdict = quota_retry(ga, error, &delay) ? HTTP_VERDICT_RETRY : HTTP_VERDICT_FAIL;
+		if (verdict == HTTP_VERDICT_RETRY && delay >= 0)
 			*delay_ms = delay;
-		/* Basic access quotas ask for hours: beyond the cap, give up now
-		 * (exit 75) instead of holding the run */
-		if (ga != NULL && delay > ga->retry_delay_cap_ms)
-		{
-			log_error("google_ads: the quota asks to wait %.0f s, more than "
-					  "[ads.google_ads] retry_delay_cap_seconds = %lld",
-					  (double) delay / 1000.0, (long long) (ga->retry_delay_cap_ms / 1000));
-			verdict = HTTP_VERDICT_FAIL;
-		}
 	}
 	json_free(body);
 	return verdict;
@@ -1064,6 +1207,7 @@ const SourceVendor vendor_google_ads = {
 	.build_request = google_ads_build_request,
 	.map_record = google_ads_map_record,
 	.check_envelope = google_ads_check_envelope,
+	.retry_envelope = google_ads_retry_envelope,
 	.classify = google_ads_classify,
 	.explain_error = google_ads_explain,
 };

@@ -8,7 +8,18 @@
  *              contact, and a touch for the source it was created from;
  *              or, on incremental runs and backfills, POST
  *              /crm/v3/objects/contacts/search over a lastmodifieddate window
- *   deals      GET /crm/v3/objects/deals with their associated contacts
+ *   form submissions
+ *              GET /contacts/v1/contact/vid/{id}/profile for each contact
+ *              the contacts stream read ([crm.hubspot] form_submissions):
+ *              a touch per submission, with the UTM tags of its page URL
+ *   deals      GET /crm/v3/objects/deals with their associated contacts;
+ *              or, on incremental runs and backfills, POST
+ *              /crm/v3/objects/deals/search over an hs_lastmodifieddate
+ *              window (kept in memory, no rows yet)
+ *   deal associations
+ *              POST /crm/v4/associations/deals/contacts/batch/read for the
+ *              searched deals, 100 per request; each batch's deal rows are
+ *              written once the batch is complete
  *   archived contacts, archived deals
  *              GET ...?archived=true on incremental runs, backfills and
  *              --full-refresh: what was deleted (in the window) becomes a
@@ -23,8 +34,12 @@
  * again above the highest id read so far instead of paging further (this
  * also gets through any number of contacts sharing one timestamp). The
  * contacts watermark (state.h) is hi, saved after the commit. Deals are
- * read whole on every run: the search API returns no associations.
+ * searched the same way on hs_lastmodifieddate with their own watermark;
+ * because the search API returns no associations, the changed deals'
+ * contacts come from the v4 associations batch read.
  */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,12 +50,15 @@
 #include "registry.h"
 #include "source.h"
 #include "state.h"
+#include "urlquery.h"
 
 enum
 {
 	HUBSPOT_PIPELINES,
 	HUBSPOT_CONTACTS,
+	HUBSPOT_FORM_SUBMISSIONS,   /* one stream per contact read */
 	HUBSPOT_DEALS,
+	HUBSPOT_DEAL_ASSOCIATIONS,  /* searched deals only: batches of ids */
 	HUBSPOT_ARCHIVED_CONTACTS,  /* incremental runs and --full-refresh */
 	HUBSPOT_ARCHIVED_DEALS,
 	HUBSPOT_DONE
@@ -69,6 +87,29 @@ typedef struct HubspotSearch
 	int64_t cap;                /* search_max_results */
 } HubspotSearch;
 
+/* A contact read in this run, whose form submissions are read after the
+ * contacts stream. */
+typedef struct HubspotContact
+{
+	char *id;                   /* owned */
+	char *email;                /* owned: normalized, or NULL */
+} HubspotContact;
+
+/* The v4 associations batch read takes at most this many ids. */
+#define HUBSPOT_ASSOCIATION_BATCH 100
+
+/*
+ * A deal read by the search, waiting for its associated contacts: its row
+ * is written when the associations batch it belongs to is complete.
+ */
+typedef struct HubspotDeal
+{
+	int64_t id;
+	JsonValue *rec;             /* owned copy of the search record */
+	char **contacts;            /* owned: associated contact ids, each once */
+	size_t ncontacts;
+} HubspotDeal;
+
 typedef struct Hubspot
 {
 	char *base_url;             /* owned, without trailing slash */
@@ -90,6 +131,26 @@ typedef struct Hubspot
 	bool incremental;           /* save the contacts watermark after commit */
 	bool archived;              /* read the archived objects too */
 	HubspotSearch contacts;
+	bool deal_search;           /* deals through the search API */
+	HubspotSearch deals_q;
+	HubspotDeal *deals;         /* owned: the searched deals, in id order */
+	size_t ndeals;
+	size_t deal_cap;
+	size_t assoc_lo;            /* the associations batch handed out last: */
+	size_t assoc_hi;            /* deals[assoc_lo, assoc_hi) */
+	size_t deals_written;       /* deals[0, deals_written) have rows (freed) */
+	bool forms;                 /* read the contacts' form submissions */
+	HubspotContact *read;       /* owned: the contacts read, for their forms */
+	size_t nread;
+	size_t read_cap;
+	size_t form_next;           /* read[form_next] is the next to hand out */
+	size_t form_current;        /* whose submissions the stream reads */
+	bool utm;                   /* request the utm_* contact properties */
+	struct HubspotSourceRule *rules;    /* owned: the built-in table with
+										 * source_map_file applied, or NULL */
+	size_t nrules;
+	char **rule_text;           /* owned: the file's lines the rules point into */
+	size_t nrule_text;
 } Hubspot;
 
 /*
@@ -144,8 +205,30 @@ static const HubspotSourceRule hubspot_unknown_source = {
 	NULL, true, NULL, "other", "page_view"
 };
 
+/* The custom contact properties requested with utm_properties: when set,
+ * they override the original-source touch's fields of the same name. */
+static const char *const hubspot_utm_properties[] = {
+	"utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term"
+};
+static const char *const hubspot_utm_fields[] = {
+	"source", "medium", "campaign", "content", "term"
+};
+
 static const char *const hubspot_entities[] = { "lead", "touch", "deal", NULL };
 
+
+/* deal_forget frees what a pending deal owns (its slot stays). */
+static void
+deal_forget(HubspotDeal *d)
+{
+	json_free(d->rec);
+	d->rec = NULL;
+	for (size_t i = 0; i < d->ncontacts; i++)
+		free(d->contacts[i]);
+	free(d->contacts);
+	d->contacts = NULL;
+	d->ncontacts = 0;
+}
 
 
 /*
@@ -164,6 +247,19 @@ hubspot_close(void *state)
 		free(hs->stages[i].id);
 	}
 	free(hs->stages);
+	for (size_t i = 0; i < hs->ndeals; i++)
+		deal_forget(&hs->deals[i]);
+	free(hs->deals);
+	for (size_t i = 0; i < hs->nread; i++)
+	{
+		free(hs->read[i].id);
+		free(hs->read[i].email);
+	}
+	free(hs->read);
+	free(hs->rules);
+	for (size_t i = 0; i < hs->nrule_text; i++)
+		free(hs->rule_text[i]);
+	free(hs->rule_text);
 	warn_once_free(&hs->warned);
 	oauth_token_reset(&hs->access);
 	free(hs->state_dir);
@@ -203,22 +299,58 @@ whole_ms(ClTime t)
 
 
 /*
- * plan_contacts decides how contacts are read: --from/--to searches those
- * days (the watermark stays); --full-refresh lists all; otherwise the
- * search starts at the saved watermark, or at start_date on a first run,
- * and without either every contact is listed. The watermark is saved
- * after every committed run that is not a backfill or a dry run.
+ * plan_incremental decides whether an incremental run searches object
+ * (contacts or deals) and from where: from its saved watermark, or from
+ * start_date on its first run; without either *search stays false and
+ * every object is listed. q->hi and q->cap are already set.
+ */
+static bool
+plan_incremental(Hubspot *hs, SourceRun *run, const char *object, HubspotSearch *q,
+				 bool *search, ClError *err)
+{
+	const char *start = config_get(run->cfg, run->vendor->section, "start_date");
+	ClDate start_date;
+	bool found = false;
+	ClTime wm = 0;
+
+	*search = false;
+	if (!state_read_watermark(hs->state_dir, "hubspot", object, &found, &wm, err))
+	{
+		/* errors have already been logged */
+		return false;
+	}
+	if (start == NULL || start[0] == '\0')
+		start = config_get(run->cfg, "pipeline", "start_date");
+	if (found)
+	{
+		*search = true;
+		q->has_lo = true;
+		q->lo = whole_ms(wm);
+	}
+	else if (start != NULL && start[0] != '\0' && date_parse(start, &start_date))
+	{
+		*search = true;
+		q->has_lo = true;
+		q->lo = date_start_utc(start_date);
+	}
+	return true;
+}
+
+
+/*
+ * plan_contacts decides how contacts and deals are read: --from/--to
+ * searches those days (the watermarks stay); --full-refresh lists all;
+ * otherwise each object's search starts at its saved watermark, or at
+ * start_date on a first run, and without either every object is listed.
+ * The watermarks are saved after every committed run that is not a
+ * backfill or a dry run.
  */
 static bool
 plan_contacts(Hubspot *hs, SourceRun *run, ClError *err)
 {
 	const CliOptions *cli = run->cli;
 	bool backfill = cli != NULL && (cli->has_from || cli->has_to);
-	const char *start = config_get(run->cfg, run->vendor->section, "start_date");
 	HubspotSearch *q = &hs->contacts;
-	ClDate start_date;
-	bool found = false;
-	ClTime wm = 0;
 
 	hs->state_dir = state_dir_path(run->cfg);
 	if (hs->state_dir == NULL)
@@ -249,34 +381,208 @@ plan_contacts(Hubspot *hs, SourceRun *run, ClError *err)
 		}
 		if (cli->has_to && date_start_utc(cli->to + 1) < q->hi)
 			q->hi = date_start_utc(cli->to + 1);
+		/* a backfill reads the deals of the same days */
+		hs->deal_search = true;
+		hs->deals_q = *q;
 		return true;
 	}
+	hs->deals_q = *q;
 	if (cli != NULL && cli->full_refresh)
 		return true;
 	/* A first run lists what exists; nothing it could mark deleted was
 	 * ever staged. */
-	hs->archived = false;
-	if (!state_read_watermark(hs->state_dir, "hubspot", "contacts", &found, &wm, err))
+	if (!plan_incremental(hs, run, "contacts", q, &hs->search, err) ||
+		!plan_incremental(hs, run, "deals", &hs->deals_q, &hs->deal_search, err))
 	{
 		/* errors have already been logged */
 		return false;
 	}
-	if (start == NULL || start[0] == '\0')
-		start = config_get(run->cfg, "pipeline", "start_date");
-	if (found)
-	{
-		hs->search = true;
-		q->has_lo = true;
-		q->lo = whole_ms(wm);
-	}
-	else if (start != NULL && start[0] != '\0' && date_parse(start, &start_date))
-	{
-		hs->search = true;
-		q->has_lo = true;
-		q->lo = date_start_utc(start_date);
-	}
 	hs->archived = hs->search;
 	return true;
+}
+
+
+/*
+ * map_path: the source map file's path; a relative one is taken relative
+ * to the configuration file that set it, as the transform takes its rules
+ * file. Returns an ALLOCATED path (caller frees), NULL when out of memory.
+ */
+static char *
+map_path(const SourceRun *run, const char *value)
+{
+	const char *where = config_source(run->cfg, run->vendor->section, "source_map_file");
+	const char *colon = where != NULL ? strrchr(where, ':') : NULL;
+	const char *slash = NULL;
+	char *out;
+	size_t n;
+
+	for (const char *p = where; colon != NULL && p < colon; p++)
+	{
+		if (*p == '/')
+			slash = p;
+	}
+	if (value[0] == '/' || slash == NULL)
+		return strdup(value);
+	n = (size_t) (slash - where) + strlen(value) + 2;
+	out = malloc(n);
+	if (out != NULL)
+		(void) snprintf(out, n, "%.*s/%s", (int) (slash - where), where, value);
+	return out;
+}
+
+
+/*
+ * apply_map_line applies one line of the source map (its text is kept in
+ * hs->rule_text; the rule points into it): it replaces the built-in row of
+ * its hs_analytics_source value, or adds a row for a value the table does
+ * not know (drill-down 1 as the source when present, kind page_view). A
+ * later line for the same value wins. false with *why on a bad line.
+ */
+static bool
+apply_map_line(Hubspot *hs, char *line, const char **why)
+{
+	char *fields[3];
+	int n = 0;
+	HubspotSourceRule *r = NULL;
+
+	for (char *p = line; n < 3; n++)
+	{
+		char *tab = strchr(p, '\t');
+
+		fields[n] = p;
+		if (tab == NULL)
+		{
+			n++;
+			break;
+		}
+		*tab = '\0';
+		p = tab + 1;
+		if (n == 2)
+		{
+			*why = "more than 3 TAB-separated fields";
+			return false;
+		}
+	}
+	if (n != 3)
+	{
+		*why = "expected 3 TAB-separated fields: hs_analytics_source, medium, default source";
+		return false;
+	}
+	for (int i = 0; i < 3; i++)
+	{
+		if (fields[i][0] == '\0' || strchr(fields[i], ' ') != NULL)
+		{
+			*why = "a field is empty or contains a space";
+			return false;
+		}
+	}
+	for (size_t i = 0; i < hs->nrules && r == NULL; i++)
+	{
+		if (strcmp(hs->rules[i].value, fields[0]) == 0)
+			r = &hs->rules[i];
+	}
+	if (r == NULL)
+	{
+		/* room was made for every line of the file */
+		r = &hs->rules[hs->nrules++];
+		r->use_data_1 = true;
+		r->kind = "page_view";
+	}
+	r->value = fields[0];
+	r->medium = fields[1];
+	r->source = fields[2];
+	return true;
+}
+
+
+/*
+ * load_source_map reads [crm.hubspot] source_map_file, TAB-separated
+ * "hs_analytics_source, medium, default source" lines (blank lines and
+ * lines starting with # are skipped) over a copy of the built-in table.
+ * CL_ERR_CONFIG (logged with file and line) on a bad file.
+ */
+static bool
+load_source_map(Hubspot *hs, SourceRun *run, ClError *err)
+{
+	const char *value = source_config_text(run, "source_map_file");
+	size_t builtin = sizeof(hubspot_source_rules) / sizeof(hubspot_source_rules[0]);
+	char *path = NULL;
+	FILE *f = NULL;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	long lineno = 0;
+	bool ok = false;
+
+	if (value == NULL)
+		return true;
+	path = map_path(run, value);
+	if (path == NULL)
+		goto oom;
+	f = fopen(path, "r");
+	if (f == NULL)
+	{
+		log_error("hubspot: cannot open [crm.hubspot] source_map_file %s: %s", path,
+				  strerror(errno));
+		*err = CL_ERR_CONFIG;
+		goto cleanup;
+	}
+	hs->rules = malloc(builtin * sizeof(HubspotSourceRule));
+	if (hs->rules == NULL)
+		goto oom;
+	memcpy(hs->rules, hubspot_source_rules, sizeof(hubspot_source_rules));
+	hs->nrules = builtin;
+	while ((len = getline(&line, &cap, f)) >= 0)
+	{
+		const char *why = NULL;
+		HubspotSourceRule *grown;
+		char **texts;
+
+		lineno++;
+		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			line[--len] = '\0';
+		if (len == 0 || line[0] == '#')
+			continue;
+		/* the rules keep pointers into the line: it stays allocated */
+		grown = realloc(hs->rules, (hs->nrules + 1) * sizeof(HubspotSourceRule));
+		if (grown == NULL)
+			goto oom;
+		hs->rules = grown;
+		texts = realloc(hs->rule_text, (hs->nrule_text + 1) * sizeof(char *));
+		if (texts == NULL)
+			goto oom;
+		hs->rule_text = texts;
+		hs->rule_text[hs->nrule_text++] = line;
+		line = NULL;
+		cap = 0;
+		if (!apply_map_line(hs, hs->rule_text[hs->nrule_text - 1], &why))
+		{
+			log_error("hubspot: %s:%ld: %s; fix the line in [crm.hubspot] source_map_file",
+					  path, lineno, why);
+			*err = CL_ERR_CONFIG;
+			goto cleanup;
+		}
+	}
+	if (ferror(f))
+	{
+		log_error("hubspot: cannot read [crm.hubspot] source_map_file %s: %s", path,
+				  strerror(errno));
+		*err = CL_ERR_CONFIG;
+		goto cleanup;
+	}
+	ok = true;
+	goto cleanup;
+
+oom:
+	log_error("hubspot: out of memory reading the source map");
+	*err = CL_ERR_INTERNAL;
+
+cleanup:
+	free(line);
+	if (f != NULL)
+		(void) fclose(f);
+	free(path);
+	return ok;
 }
 
 
@@ -337,6 +643,13 @@ hubspot_open(SourceRun *run, void **state, ClError *err)
 		log_notice("hubspot: both token and OAuth credentials are set in [crm.hubspot]; using token");
 
 	hs->page_size = config_get_int(run->cfg, run->vendor->section, "page_size");
+	hs->forms = config_get_bool(run->cfg, run->vendor->section, "form_submissions");
+	hs->utm = config_get_bool(run->cfg, run->vendor->section, "utm_properties");
+	if (!load_source_map(hs, run, err))
+	{
+		/* errors have already been logged */
+		return false;
+	}
 	hs->product_group = source_config_text(run, "product_group_property");
 	if (hs->product_group != NULL && !valid_property_name(hs->product_group))
 	{
@@ -377,9 +690,15 @@ hubspot_authenticate(void *state, SourceRun *run, bool force, ClError *err)
 }
 
 
+static bool write_searched_deals(Hubspot *hs, SourceRun *run, ClError *err);
+
+
 /*
  * hubspot_next_stream: pipelines first (the deals need their stages),
- * then contacts, then deals.
+ * then contacts, then deals, then (searched deals) their associations in
+ * batches. The rows of a batch's deals are written here, when the engine
+ * asks for the stream after it: the batch has then been fetched and
+ * mapped for good, so a retried attempt cannot write them twice.
  */
 static bool
 hubspot_next_stream(void *state, SourceRun *run, SourceStream *stream,
@@ -388,8 +707,47 @@ hubspot_next_stream(void *state, SourceRun *run, SourceStream *stream,
 	Hubspot *hs = state;
 
 	*more = true;
-	stream->kind = hs->next;
 	stream->record_path = "results[]";
+	if (hs->next == HUBSPOT_FORM_SUBMISSIONS)
+	{
+		if (hs->forms && hs->form_next < hs->nread)
+		{
+			hs->form_current = hs->form_next++;
+			stream->kind = HUBSPOT_FORM_SUBMISSIONS;
+			stream->name = "form submissions";
+			stream->entities = "touch";
+			stream->paging = SOURCE_PAGING_NONE;
+			stream->record_path = "form-submissions[]";
+			(void) snprintf(stream->label, sizeof(stream->label),
+							"form submissions of contact %.64s", hs->read[hs->form_current].id);
+			return true;
+		}
+		hs->next++;
+	}
+	if (hs->next == HUBSPOT_DEAL_ASSOCIATIONS)
+	{
+		if (!write_searched_deals(hs, run, err))
+		{
+			/* errors have already been logged */
+			return false;
+		}
+		if (hs->deal_search && hs->assoc_hi < hs->ndeals)
+		{
+			hs->assoc_lo = hs->assoc_hi;
+			hs->assoc_hi = hs->assoc_lo + HUBSPOT_ASSOCIATION_BATCH < hs->ndeals
+				? hs->assoc_lo + HUBSPOT_ASSOCIATION_BATCH : hs->ndeals;
+			stream->kind = HUBSPOT_DEAL_ASSOCIATIONS;
+			stream->name = "deal associations";
+			stream->entities = "deal";
+			stream->paging = SOURCE_PAGING_NONE;
+			(void) snprintf(stream->label, sizeof(stream->label),
+							"contacts of changed deals %zu..%zu of %zu", hs->assoc_lo + 1,
+							hs->assoc_hi, hs->ndeals);
+			return true;
+		}
+		hs->next++;
+	}
+	stream->kind = hs->next;
 	switch (hs->next++)
 	{
 		case HUBSPOT_PIPELINES:
@@ -427,7 +785,19 @@ hubspot_next_stream(void *state, SourceRun *run, SourceStream *stream,
 			stream->entities = "deal";
 			stream->paging = SOURCE_PAGING_CURSOR;
 			stream->cursor_path = "paging.next.after";
-			(void) snprintf(stream->label, sizeof(stream->label), "deals");
+			if (hs->deal_search)
+			{
+				char lo[CL_TIME_BUFSIZE];
+				char hi[CL_TIME_BUFSIZE];
+
+				stream->data = &hs->deals_q;
+				(void) snprintf(stream->label, sizeof(stream->label),
+								"deals modified %s .. %s",
+								hs->deals_q.has_lo ? time_format_rfc3339(hs->deals_q.lo, lo)
+								: "start", time_format_rfc3339(hs->deals_q.hi, hi));
+			}
+			else
+				(void) snprintf(stream->label, sizeof(stream->label), "deals");
 			return true;
 
 		case HUBSPOT_ARCHIVED_CONTACTS:
@@ -453,14 +823,17 @@ hubspot_next_stream(void *state, SourceRun *run, SourceStream *stream,
 
 
 /*
- * build_search writes the POST of one contacts search page. A cursor that
+ * build_search writes the POST of one search page of object ("contacts",
+ * "deals"): modified (its last-modified property) in q's window, the
+ * properties of the comma-separated list. A cursor that
  * would page past q->cap starts a new segment instead: the same window
  * over the ids above the highest one read, from its first page. A retried
  * page keeps its segment (segment_page), since the ids its failed attempt
  * mapped may have raised max_id.
  */
 static bool
-build_search(Hubspot *hs, HubspotSearch *q, const SourcePage *page, SourceRequest *req,
+build_search(Hubspot *hs, HubspotSearch *q, const char *object, const char *modified,
+			 const char *properties, const SourcePage *page, SourceRequest *req,
 			 const char *token, ClError *err)
 {
 	int64_t after = 0;
@@ -474,8 +847,8 @@ build_search(Hubspot *hs, HubspotSearch *q, const SourcePage *page, SourceReques
 
 		if (end == page->cursor || *end != '\0' || v < 0)
 		{
-			log_error("hubspot contacts search page %lld: the cursor \"%.40s\" is not an offset",
-					  (long long) page->number, page->cursor);
+			log_error("hubspot %s search page %lld: the cursor \"%.40s\" is not an offset",
+					  object, (long long) page->number, page->cursor);
 			*err = CL_ERR_DATA;
 			return false;
 		}
@@ -488,25 +861,25 @@ build_search(Hubspot *hs, HubspotSearch *q, const SourcePage *page, SourceReques
 		q->base_id = q->max_id;
 		q->segment_page = page->number;
 		after = 0;
-		log_info("hubspot contacts: %lld search results reached; continuing with the ids above %lld",
-				 (long long) q->cap, (long long) q->base_id);
+		log_info("hubspot %s: %lld search results reached; continuing with the ids above %lld",
+				 object, (long long) q->cap, (long long) q->base_id);
 	}
-	tb_printf(&req->url, "%s/crm/v3/objects/contacts/search", hs->base_url);
+	tb_printf(&req->url, "%s/crm/v3/objects/%s/search", hs->base_url, object);
 	req->method = "POST";
 	tb_append(&req->body, "{\"filterGroups\":[{\"filters\":[");
 	if (q->has_lo)
 	{
-		tb_printf(&req->body, "{\"propertyName\":\"lastmodifieddate\",\"operator\":\"GTE\","
-				  "\"value\":\"%lld\"},", (long long) (q->lo / 1000));
+		tb_printf(&req->body, "{\"propertyName\":\"%s\",\"operator\":\"GTE\","
+				  "\"value\":\"%lld\"},", modified, (long long) (q->lo / 1000));
 	}
-	tb_printf(&req->body, "{\"propertyName\":\"lastmodifieddate\",\"operator\":\"LT\","
-			  "\"value\":\"%lld\"}", (long long) (q->hi / 1000));
+	tb_printf(&req->body, "{\"propertyName\":\"%s\",\"operator\":\"LT\","
+			  "\"value\":\"%lld\"}", modified, (long long) (q->hi / 1000));
 	if (q->base_id > 0)
 		tb_printf(&req->body, ",{\"propertyName\":\"hs_object_id\",\"operator\":\"GT\","
 				  "\"value\":\"%lld\"}", (long long) q->base_id);
 	tb_append(&req->body, "]}],\"sorts\":[{\"propertyName\":\"hs_object_id\","
 			  "\"direction\":\"ASCENDING\"}],\"properties\":[");
-	for (p = hubspot_contact_properties; *p != '\0'; )
+	for (p = properties; *p != '\0'; )
 	{
 		size_t len = strcspn(p, ",");
 
@@ -518,10 +891,37 @@ build_search(Hubspot *hs, HubspotSearch *q, const SourcePage *page, SourceReques
 	}
 	if (hs->product_group != NULL)
 		tb_printf(&req->body, ",\"%s\"", hs->product_group);
+	for (size_t i = 0; hs->utm && strcmp(object, "contacts") == 0 && i < 5; i++)
+		tb_printf(&req->body, ",\"%s\"", hubspot_utm_properties[i]);
 	tb_printf(&req->body, "],\"limit\":%lld", (long long) hs->page_size);
 	if (after > 0)
 		tb_printf(&req->body, ",\"after\":\"%lld\"", (long long) after);
 	tb_append(&req->body, "}");
+	if (!source_request_header(req, "Authorization: Bearer %s", token) ||
+		!source_request_header(req, "Accept: application/json") ||
+		!source_request_header(req, "Content-Type: application/json"))
+	{
+		*err = CL_ERR_INTERNAL;
+		return false;
+	}
+	return true;
+}
+
+
+/*
+ * build_associations writes the POST of the v4 associations batch read of
+ * the deals handed out last (their ids are digits: map_record checked).
+ */
+static bool
+build_associations(Hubspot *hs, SourceRequest *req, const char *token, ClError *err)
+{
+	tb_printf(&req->url, "%s/crm/v4/associations/deals/contacts/batch/read", hs->base_url);
+	req->method = "POST";
+	tb_append(&req->body, "{\"inputs\":[");
+	for (size_t i = hs->assoc_lo; i < hs->assoc_hi; i++)
+		tb_printf(&req->body, "%s{\"id\":\"%lld\"}", i > hs->assoc_lo ? "," : "",
+				  (long long) hs->deals[i].id);
+	tb_append(&req->body, "]}");
 	if (!source_request_header(req, "Authorization: Bearer %s", token) ||
 		!source_request_header(req, "Accept: application/json") ||
 		!source_request_header(req, "Content-Type: application/json"))
@@ -551,12 +951,29 @@ hubspot_build_request(void *state, const SourceStream *stream,
 		return false;
 	}
 	if (stream->kind == HUBSPOT_CONTACTS && hs->search)
-		return build_search(hs, &hs->contacts, page, req, token, err);
+		return build_search(hs, &hs->contacts, "contacts", "lastmodifieddate",
+							hubspot_contact_properties, page, req, token, err);
+	if (stream->kind == HUBSPOT_DEALS && hs->deal_search)
+		return build_search(hs, &hs->deals_q, "deals", "hs_lastmodifieddate",
+							hubspot_deal_properties, page, req, token, err);
+	if (stream->kind == HUBSPOT_DEAL_ASSOCIATIONS)
+		return build_associations(hs, req, token, err);
 	tb_append(&req->url, hs->base_url);
+	if (stream->kind == HUBSPOT_FORM_SUBMISSIONS)
+	{
+		/* the v1 profile: the CRM v3 contact object lists no submissions */
+		tb_append(&req->url, "/contacts/v1/contact/vid/");
+		tb_append_query_value(&req->url, hs->read[hs->form_current].id);
+		tb_append(&req->url, "/profile?formSubmissionMode=all&propertyMode=value_only"
+				  "&showListMemberships=false");
+	}
 	switch (stream->kind)
 	{
 		case HUBSPOT_PIPELINES:
 			tb_append(&req->url, "/crm/v3/pipelines/deals");
+			break;
+
+		case HUBSPOT_FORM_SUBMISSIONS:
 			break;
 
 		case HUBSPOT_CONTACTS:
@@ -580,10 +997,13 @@ hubspot_build_request(void *state, const SourceStream *stream,
 			*err = CL_ERR_INTERNAL;
 			return false;
 	}
-	if (stream->kind != HUBSPOT_PIPELINES)
+	if (stream->kind != HUBSPOT_PIPELINES && stream->kind != HUBSPOT_FORM_SUBMISSIONS)
 	{
 		if (hs->product_group != NULL)
 			tb_printf(&req->url, ",%s", hs->product_group);
+		for (size_t i = 0; hs->utm && i < 5 && (stream->kind == HUBSPOT_CONTACTS ||
+											   stream->kind == HUBSPOT_ARCHIVED_CONTACTS); i++)
+			tb_printf(&req->url, ",%s", hubspot_utm_properties[i]);
 		if (stream->kind == HUBSPOT_DEALS || stream->kind == HUBSPOT_ARCHIVED_DEALS)
 			tb_append(&req->url, "&associations=contacts");
 		if (page->cursor != NULL)
@@ -783,10 +1203,14 @@ map_pipeline(Hubspot *hs, const JsonValue *rec, const RecordRef *ref, ClError *e
 static const HubspotSourceRule *
 source_rule(Hubspot *hs, const char *value)
 {
-	for (size_t i = 0; i < sizeof(hubspot_source_rules) / sizeof(hubspot_source_rules[0]); i++)
+	const HubspotSourceRule *rules = hs->rules != NULL ? hs->rules : hubspot_source_rules;
+	size_t n = hs->rules != NULL ? hs->nrules
+		: sizeof(hubspot_source_rules) / sizeof(hubspot_source_rules[0]);
+
+	for (size_t i = 0; i < n; i++)
 	{
-		if (strcmp(hubspot_source_rules[i].value, value) == 0)
-			return &hubspot_source_rules[i];
+		if (strcmp(rules[i].value, value) == 0)
+			return &rules[i];
 	}
 	if (warn_once(&hs->warned, value))
 		log_warn("hubspot: unknown hs_analytics_source %s; its touches get medium \"other\" "
@@ -819,6 +1243,9 @@ lower_copy(const char *s)
  * write_source_touch writes the touch of one source property group of a
  * contact (hs_analytics_source or hs_latest_source, with its drill-downs
  * <prefix>_data_1 and _data_2) at time at, for its email and contact id.
+ * With utm_properties, the original source's fields are overridden by the
+ * contact's utm_* properties that are set: a portal that records them
+ * knows the tagged campaign better than HubSpot's classification.
  */
 static bool
 write_source_touch(Hubspot *hs, SourceRun *run, const JsonValue *rec, const char *prefix,
@@ -868,9 +1295,28 @@ write_source_touch(Hubspot *hs, SourceRun *run, const JsonValue *rec, const char
 	jgen_object_end(g);
 	jgen_time(g, "at", at);
 	jgen_string(g, "kind", rule->kind);
-	jgen_string(g, "source", source);
-	jgen_string(g, "medium", rule->medium);
-	row_string(g, "campaign", data_2);
+	if (hs->utm && strcmp(prefix, "hs_analytics_source") == 0)
+	{
+		const char *given[5];
+
+		given[0] = source;
+		given[1] = rule->medium;
+		given[2] = data_2;
+		given[3] = NULL;
+		given[4] = NULL;
+		for (size_t i = 0; i < 5; i++)
+		{
+			const char *utm = prop(rec, hubspot_utm_properties[i]);
+
+			row_string(g, hubspot_utm_fields[i], utm != NULL ? utm : given[i]);
+		}
+	}
+	else
+	{
+		jgen_string(g, "source", source);
+		jgen_string(g, "medium", rule->medium);
+		row_string(g, "campaign", data_2);
+	}
 	jgen_time(g, "updated_at", updated);
 	free(source);
 	if (!staging_row_end(w))
@@ -969,15 +1415,148 @@ in_deleted_window(const Hubspot *hs, const RecordRef *ref, const JsonValue *rec,
 				  bool *inside, ClError *err)
 {
 	const char *text = text_nonempty(json_string(json_member(rec, "archivedAt")));
+	bool deals = strcmp(ref->object, "archived deals") == 0;
+	const HubspotSearch *q = deals ? &hs->deals_q : &hs->contacts;
 	ClTime at;
 
 	*inside = true;
-	if (!hs->search || text == NULL)
+	if (!(deals ? hs->deal_search : hs->search) || text == NULL)
 		return true;
 	if (!record_time(ref, "archivedAt", text, &at, err))
 		return false;
-	*inside = (!hs->contacts.has_lo || at >= hs->contacts.lo) && at < hs->contacts.hi;
+	*inside = (!q->has_lo || at >= q->lo) && at < q->hi;
 	return true;
+}
+
+
+/*
+ * remember_contact keeps a live contact of the contacts stream for its
+ * form submissions (when they are read). A retried page maps its records
+ * again, and they were all appended since that page began: the last
+ * page_size entries are searched before one is appended.
+ */
+static bool
+remember_contact(Hubspot *hs, const char *id, const char *email, ClError *err)
+{
+	HubspotContact *c = NULL;
+	char *email_copy = NULL;
+
+	if (!hs->forms)
+		return true;
+	for (size_t i = hs->nread; i > 0 && hs->nread - i < (size_t) hs->page_size && c == NULL; i--)
+	{
+		if (strcmp(hs->read[i - 1].id, id) == 0)
+			c = &hs->read[i - 1];
+	}
+	if (email != NULL && (email_copy = strdup(email)) == NULL)
+		goto oom;
+	if (c == NULL)
+	{
+		if (hs->nread == hs->read_cap)
+		{
+			size_t cap = hs->read_cap == 0 ? 256 : hs->read_cap * 2;
+			HubspotContact *grown = realloc(hs->read, cap * sizeof(HubspotContact));
+
+			if (grown == NULL)
+				goto oom;
+			hs->read = grown;
+			hs->read_cap = cap;
+		}
+		c = &hs->read[hs->nread];
+		c->id = strdup(id);
+		c->email = NULL;
+		if (c->id == NULL)
+			goto oom;
+		hs->nread++;
+	}
+	free(c->email);
+	c->email = email_copy;
+	return true;
+
+oom:
+	free(email_copy);
+	log_error("hubspot: out of memory keeping the contacts read");
+	*err = CL_ERR_INTERNAL;
+	return false;
+}
+
+
+/*
+ * map_form_submission writes the touch of one entry of a contact's v1
+ * profile form-submissions[]: at its timestamp (epoch ms), keyed by its
+ * conversion-id (else the timestamp), with the utm_* tags of its page URL;
+ * without tags source and medium stay empty, which the channel rules
+ * count as Direct.
+ */
+static bool
+map_form_submission(Hubspot *hs, SourceRun *run, const JsonValue *rec, ClError *err)
+{
+	static const char *const tags[] = {
+		"utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term"
+	};
+	static const char *const fields[] = { "source", "medium", "campaign", "content", "term" };
+	const HubspotContact *c = &hs->read[hs->form_current];
+	RecordRef ref = { "hubspot", "form submission of contact", c->id };
+	const char *stamp = text_nonempty(json_text(json_member(rec, "timestamp")));
+	const char *conversion = text_nonempty(json_text(json_member(rec, "conversion-id")));
+	const char *url = text_nonempty(json_string(json_member(rec, "page-url")));
+	StagingWriter *w = source_run_writer(run, "touch");
+	char *values[5] = { NULL, NULL, NULL, NULL, NULL };
+	char touch_id[200];
+	JsonGen *g;
+	ClTime at;
+	bool ok = false;
+
+	if (w == NULL)
+	{
+		*err = CL_ERR_INTERNAL;
+		return false;
+	}
+	if (rec->type != JSON_OBJECT || stamp == NULL)
+	{
+		record_error(&ref, "form-submissions[].timestamp", "missing");
+		*err = CL_ERR_DATA;
+		return false;
+	}
+	if (!record_time(&ref, "form-submissions[].timestamp", stamp, &at, err))
+		return false;
+	for (size_t i = 0; url != NULL && i < 5; i++)
+	{
+		if (!url_query_param(url, tags[i], &values[i]))
+		{
+			log_error("hubspot: out of memory");
+			*err = CL_ERR_INTERNAL;
+			goto cleanup;
+		}
+	}
+	(void) snprintf(touch_id, sizeof(touch_id), "contact-%s-form-%.80s", c->id,
+					conversion != NULL ? conversion : stamp);
+
+	g = staging_row_begin(w, time_utc_date(at));
+	jgen_string(g, "touch_id", touch_id);
+	jgen_string(g, "source_system", "hubspot");
+	jgen_object_begin(g, "person");
+	row_string(g, "email", c->email);
+	jgen_string(g, "crm_id", c->id);
+	jgen_object_end(g);
+	jgen_time(g, "at", at);
+	jgen_string(g, "kind", "form_submit");
+	for (size_t i = 0; i < 5; i++)
+		row_string(g, fields[i], values[i]);
+	row_string(g, "url", url);
+	/* a submission does not change once made */
+	jgen_time(g, "updated_at", at);
+	if (!staging_row_end(w))
+	{
+		*err = CL_ERR_OUTPUT;
+		goto cleanup;
+	}
+	ok = true;
+
+cleanup:
+	for (size_t i = 0; i < 5; i++)
+		free(values[i]);
+	return ok;
 }
 
 
@@ -1031,8 +1610,9 @@ map_contact(Hubspot *hs, SourceRun *run, const JsonValue *rec,
 		goto cleanup;
 	}
 	/* a deleted contact's touches were staged while it existed */
-	ok = archived_flag(rec) || write_contact_touches(hs, run, rec, ref, email, created,
-													updated, err);
+	ok = archived_flag(rec) || (write_contact_touches(hs, run, rec, ref, email, created,
+													 updated, err) &&
+								remember_contact(hs, ref->id, email, err));
 
 cleanup:
 	free(email);
@@ -1101,15 +1681,25 @@ deal_outcome(Hubspot *hs, const char *pipeline, const char *stage,
 
 /*
  * write_contact_ids writes the deal's associated contacts, each once
- * (HubSpot lists a contact once per association label).
+ * (HubSpot lists a contact once per association label): those of a
+ * searched deal's batch read (found, already unique), else the listed
+ * deal's own associations member.
  */
 static void
-write_contact_ids(Hubspot *hs, JsonGen *g, const JsonValue *rec, const char *id)
+write_contact_ids(Hubspot *hs, JsonGen *g, const JsonValue *rec, const char *id,
+				  const HubspotDeal *found)
 {
 	const JsonValue *assoc = json_path(rec, "associations.contacts");
 	const JsonValue *results = json_member(assoc, "results");
 
 	jgen_array_begin(g, "contact_ids");
+	if (found != NULL)
+	{
+		for (size_t i = 0; i < found->ncontacts; i++)
+			jgen_string(g, NULL, found->contacts[i]);
+		jgen_array_end(g);
+		return;
+	}
 	for (size_t i = 0; results != NULL && results->type == JSON_ARRAY && i < results->count; i++)
 	{
 		const char *cid = text_nonempty(json_text(json_member(results->items[i], "id")));
@@ -1134,12 +1724,13 @@ write_contact_ids(Hubspot *hs, JsonGen *g, const JsonValue *rec, const char *id)
 
 
 /*
- * map_deal writes one deal row. Every check runs before the row is begun,
- * so a refused deal writes nothing.
+ * map_deal writes one deal row; found holds the contacts of a searched
+ * deal (NULL: the record's own associations). Every check runs before the
+ * row is begun, so a refused deal writes nothing.
  */
 static bool
 map_deal(Hubspot *hs, SourceRun *run, const JsonValue *rec, const RecordRef *ref,
-		 ClError *err)
+		 const HubspotDeal *found, ClError *err)
 {
 	StagingWriter *w = source_run_writer(run, "deal");
 	const char *amount = prop(rec, "amount");
@@ -1203,7 +1794,7 @@ map_deal(Hubspot *hs, SourceRun *run, const JsonValue *rec, const RecordRef *ref
 	if (closedate != NULL)
 		jgen_time(g, "closed_at", closed);
 	jgen_time(g, "updated_at", updated);
-	write_contact_ids(hs, g, rec, ref->id);
+	write_contact_ids(hs, g, rec, ref->id, found);
 	if (hs->product_group != NULL)
 		row_string(g, "product_group", prop(rec, hs->product_group));
 	jgen_bool(g, "is_deleted", archived_flag(rec));
@@ -1220,6 +1811,233 @@ map_deal(Hubspot *hs, SourceRun *run, const JsonValue *rec, const RecordRef *ref
 
 
 /*
+ * copy_json_value: an ALLOCATED deep copy of v (caller frees with
+ * json_free()), NULL when out of memory.
+ */
+static JsonValue *
+copy_json_value(const JsonValue *v)
+{
+	JsonValue *c = calloc(1, sizeof(JsonValue));
+
+	if (c == NULL)
+		return NULL;
+	c->type = v->type;
+	c->boolean = v->boolean;
+	c->len = v->len;
+	if (v->text != NULL)
+	{
+		/* strings may hold NUL: copy len bytes and the terminator */
+		c->text = malloc(v->len + 1);
+		if (c->text == NULL)
+			goto fail;
+		memcpy(c->text, v->text, v->len + 1);
+	}
+	if (v->count > 0)
+	{
+		c->items = calloc(v->count, sizeof(JsonValue *));
+		if (c->items == NULL)
+			goto fail;
+		if (v->keys != NULL)
+		{
+			c->keys = calloc(v->count, sizeof(char *));
+			if (c->keys == NULL)
+				goto fail;
+		}
+		c->capacity = v->count;
+		for (size_t i = 0; i < v->count; i++)
+		{
+			/* count follows the copied items, so json_free sees only those */
+			c->count = i + 1;
+			c->items[i] = copy_json_value(v->items[i]);
+			if (c->items[i] == NULL)
+				goto fail;
+			if (c->keys != NULL && (c->keys[i] = strdup(v->keys[i])) == NULL)
+				goto fail;
+		}
+	}
+	return c;
+
+fail:
+	json_free(c);
+	return NULL;
+}
+
+
+/*
+ * keep_deal keeps a searched deal until its associations are read. The
+ * search returns ids in ascending order, so a new deal is appended; an id
+ * at or below the last one is a retried page's record, which replaces its
+ * earlier copy.
+ */
+static bool
+keep_deal(Hubspot *hs, const JsonValue *rec, const RecordRef *ref, ClError *err)
+{
+	HubspotDeal *d = NULL;
+	char *end = NULL;
+	long long id = strtoll(ref->id, &end, 10);
+	JsonValue *copy;
+
+	if (end == ref->id || *end != '\0' || id <= 0)
+	{
+		record_error(ref, "id", "\"%.40s\" is not a HubSpot object id", ref->id);
+		*err = CL_ERR_DATA;
+		return false;
+	}
+	if (id > hs->deals_q.max_id)
+		hs->deals_q.max_id = id;
+	for (size_t i = hs->ndeals; i > hs->deals_written && d == NULL; i--)
+	{
+		if (hs->deals[i - 1].id == id)
+			d = &hs->deals[i - 1];
+		else if (hs->deals[i - 1].id < id)
+			break;
+	}
+	copy = copy_json_value(rec);
+	if (copy == NULL)
+		goto oom;
+	if (d == NULL)
+	{
+		if (hs->ndeals == hs->deal_cap)
+		{
+			size_t cap = hs->deal_cap == 0 ? 64 : hs->deal_cap * 2;
+			HubspotDeal *grown = realloc(hs->deals, cap * sizeof(HubspotDeal));
+
+			if (grown == NULL)
+			{
+				json_free(copy);
+				goto oom;
+			}
+			hs->deals = grown;
+			hs->deal_cap = cap;
+		}
+		d = &hs->deals[hs->ndeals++];
+		memset(d, 0, sizeof(*d));
+		d->id = id;
+	}
+	json_free(d->rec);
+	d->rec = copy;
+	return true;
+
+oom:
+	log_error("hubspot: out of memory keeping the changed deals");
+	*err = CL_ERR_INTERNAL;
+	return false;
+}
+
+
+/*
+ * map_associations records the contacts of one deal of the batch read,
+ * {"from":{"id"},"to":[{"toObjectId"},...]}, replacing what an earlier
+ * attempt recorded. Each contact is kept once (one entry per label is
+ * possible); a deal that is not in the batch is ignored.
+ */
+static bool
+map_associations(Hubspot *hs, const JsonValue *rec, ClError *err)
+{
+	RecordRef ref = { "hubspot", "deal associations", "?" };
+	const char *from = text_nonempty(json_text(json_path(rec, "from.id")));
+	const JsonValue *to = json_member(rec, "to");
+	HubspotDeal *d = NULL;
+	char *end = NULL;
+	long long id;
+
+	if (from == NULL)
+	{
+		record_error(&ref, "from.id", "missing");
+		*err = CL_ERR_DATA;
+		return false;
+	}
+	ref.id = from;
+	id = strtoll(from, &end, 10);
+	for (size_t i = hs->assoc_lo; i < hs->assoc_hi && end != from && *end == '\0'; i++)
+	{
+		if (hs->deals[i].id == id)
+			d = &hs->deals[i];
+	}
+	if (d == NULL)
+	{
+		if (warn_once(&hs->warned, "associations-unknown-deal"))
+			log_notice("hubspot: the associations batch read answered for deal %s, which it "
+					   "was not asked for; ignored", from);
+		return true;
+	}
+	if (to != NULL && to->type != JSON_ARRAY)
+	{
+		record_error(&ref, "to", "not an array");
+		*err = CL_ERR_DATA;
+		return false;
+	}
+	for (size_t i = 0; i < d->ncontacts; i++)
+		free(d->contacts[i]);
+	free(d->contacts);
+	d->contacts = NULL;
+	d->ncontacts = 0;
+	if (to == NULL || to->count == 0)
+		return true;
+	d->contacts = calloc(to->count, sizeof(char *));
+	if (d->contacts == NULL)
+		goto oom;
+	for (size_t i = 0; i < to->count; i++)
+	{
+		const char *cid = text_nonempty(json_text(json_member(to->items[i], "toObjectId")));
+		bool seen = false;
+
+		if (cid == NULL)
+		{
+			record_error(&ref, "to[].toObjectId", "missing");
+			*err = CL_ERR_DATA;
+			return false;
+		}
+		for (size_t j = 0; j < d->ncontacts && !seen; j++)
+			seen = strcmp(d->contacts[j], cid) == 0;
+		if (seen)
+			continue;
+		d->contacts[d->ncontacts] = strdup(cid);
+		if (d->contacts[d->ncontacts] == NULL)
+			goto oom;
+		d->ncontacts++;
+	}
+	if (json_path(rec, "paging.next") != NULL && warn_once(&hs->warned, "associations-paging"))
+		log_warn("hubspot: deal %s has more associated contacts than one batch answer holds; "
+				 "only the first page of them is used (docs/vendors/hubspot.md)", from);
+	return true;
+
+oom:
+	log_error("hubspot: out of memory keeping deal associations");
+	*err = CL_ERR_INTERNAL;
+	return false;
+}
+
+
+/*
+ * write_searched_deals writes the rows of the searched deals whose
+ * associations batch is complete (deals[deals_written, assoc_hi)) and
+ * frees their copies. A deal the batch answer did not name has no
+ * associated contacts (the batch read leaves such ids out of results).
+ */
+static bool
+write_searched_deals(Hubspot *hs, SourceRun *run, ClError *err)
+{
+	for (; hs->deals_written < hs->assoc_hi; hs->deals_written++)
+	{
+		HubspotDeal *d = &hs->deals[hs->deals_written];
+		RecordRef ref = { "hubspot", "deals", NULL };
+		bool ok;
+
+		ref.id = text_nonempty(json_text(json_member(d->rec, "id")));
+		ok = map_deal(hs, run, d->rec, &ref, d, err);
+		deal_forget(d);
+		if (!ok)
+		{
+			/* errors have already been logged */
+			return false;
+		}
+	}
+	return true;
+}
+
+
+/*
  * hubspot_map_record checks what every HubSpot object has (an id) and
  * hands the record to the mapper of its stream.
  */
@@ -1230,6 +2048,11 @@ hubspot_map_record(void *state, SourceRun *run, const SourceStream *stream,
 	Hubspot *hs = state;
 	RecordRef ref = { "hubspot", stream->name, NULL };
 
+	/* an associations answer is keyed by from.id, a submission by time */
+	if (stream->kind == HUBSPOT_DEAL_ASSOCIATIONS)
+		return map_associations(hs, record, err);
+	if (stream->kind == HUBSPOT_FORM_SUBMISSIONS)
+		return map_form_submission(hs, run, record, err);
 	ref.id = text_nonempty(json_text(json_member(record, "id")));
 	if (record->type != JSON_OBJECT || ref.id == NULL)
 	{
@@ -1253,7 +2076,9 @@ hubspot_map_record(void *state, SourceRun *run, const SourceStream *stream,
 			}
 			return map_contact(hs, run, record, &ref, err);
 		case HUBSPOT_DEALS:
-			return map_deal(hs, run, record, &ref, err);
+			if (hs->deal_search)
+				return keep_deal(hs, record, &ref, err);
+			return map_deal(hs, run, record, &ref, NULL, err);
 		case HUBSPOT_ARCHIVED_CONTACTS:
 		case HUBSPOT_ARCHIVED_DEALS:
 		{
@@ -1272,7 +2097,7 @@ hubspot_map_record(void *state, SourceRun *run, const SourceStream *stream,
 			}
 			return stream->kind == HUBSPOT_ARCHIVED_CONTACTS
 				? map_contact(hs, run, record, &ref, err)
-				: map_deal(hs, run, record, &ref, err);
+				: map_deal(hs, run, record, &ref, NULL, err);
 		}
 	}
 	log_error("BUG: hubspot has no stream %d", stream->kind);
@@ -1356,9 +2181,9 @@ hubspot_explain(const HttpResponse *resp, char *msg, size_t msgsize)
 
 
 /*
- * hubspot_after_commit saves the contacts watermark (the run's frozen upper
- * bound) once the staging files are committed, so that the next run's
- * search starts where this run's window ended.
+ * hubspot_after_commit saves the contacts and deals watermarks (the run's
+ * frozen upper bound) once the staging files are committed, so that the
+ * next run's searches start where this run's window ended.
  */
 static bool
 hubspot_after_commit(void *state, SourceRun *run, ClError *err)
@@ -1368,7 +2193,9 @@ hubspot_after_commit(void *state, SourceRun *run, ClError *err)
 	if (!hs->incremental)
 		return true;
 	return state_write_watermark(hs->state_dir, "hubspot", "contacts", hs->contacts.hi,
-								 run->run_id, err);
+								 run->run_id, err) &&
+		state_write_watermark(hs->state_dir, "hubspot", "deals", hs->deals_q.hi,
+							  run->run_id, err);
 }
 
 

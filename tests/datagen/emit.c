@@ -232,6 +232,25 @@ write_pipelines(const DgWorld *w)
 	return dg_out_close(&o);
 }
 
+/*
+ * The contacts v1 profile that every contact's form-submissions request
+ * gets: the demo company's contacts submitted no forms, so the ground
+ * truth (truth.c) has no form touches.
+ */
+static bool
+write_profile(const DgWorld *w)
+{
+	DgOut o;
+
+	if (!dg_out_open(&o, w->p.out_dir, "hubspot/contact_profile.json"))
+	{
+		/* errors have already been logged */
+		return false;
+	}
+	dg_out_printf(&o, "{\"form-submissions\":[]}\n");
+	return dg_out_close(&o);
+}
+
 /* ------------------------------------------------------------------ */
 /* Google Ads                                                          */
 /* ------------------------------------------------------------------ */
@@ -442,6 +461,8 @@ write_routes(const DgWorld *w)
 				  "GET  /crm/v3/objects/contacts  bearer:demo-hubspot-token  cursor  hubspot/contacts.ndjson\n"
 				  "GET  /crm/v3/objects/deals  bearer:demo-hubspot-token  cursor  hubspot/deals.ndjson\n"
 				  "GET  /crm/v3/pipelines/deals  bearer:demo-hubspot-token  file  hubspot/pipelines.json\n"
+				  "GET  /contacts/v1/contact/vid/{id}/profile  bearer:demo-hubspot-token  file  "
+				  "hubspot/contact_profile.json\n"
 				  "POST  /google/token  none  file  google_ads/token.json\n"
 				  "POST  /v17/customers/{cid}/googleAds:searchStream  "
 				  "bearer:demo-google-access,header:developer-token=demo-developer-token  "
@@ -614,7 +635,8 @@ write_readme(const DgWorld *w, const DgTruth *t)
 				  "hubspot/deals.ndjson        %d lines: %d deals (%d won, %d lost, %d open, %d archived),\n"
 				  "                            %d with an older version too, %d with several contacts,\n"
 				  "                            %d without a contact\n"
-				  "hubspot/pipelines.json      the deal pipeline (7 stages)\n",
+				  "hubspot/pipelines.json      the deal pipeline (7 stages)\n"
+				  "hubspot/contact_profile.json every contact's v1 profile: no form submissions\n",
 				  k.contact_lines, w->n_contacts, t->leads, w->n_legacy, k.contact_versions,
 				  k.no_email, k.messy_email, k.deal_lines, w->n_deals, k.won, k.lost, k.open,
 				  k.archived, k.deal_versions, k.multi_contact, k.no_contact);
@@ -668,7 +690,8 @@ write_readme(const DgWorld *w, const DgTruth *t)
 bool
 dg_emit_all(const DgWorld *w, const DgTruth *t)
 {
-	return write_contacts(w) && write_deals(w) && write_pipelines(w) && write_google(w) &&
+	return write_contacts(w) && write_deals(w) && write_pipelines(w) && write_profile(w) &&
+		write_google(w) &&
 		write_mail_campaigns(w) && write_mail_reports(w) && write_routes(w) &&
 		write_expected(w, t) && write_readme(w, t);
 }

@@ -526,7 +526,9 @@ handle_data(Server *srv, Request *req, struct MHD_Connection *conn, const char *
 			buf_puts(&reply.body, ",,,}]");
 		}
 	}
-	if (fault.body != NULL && reply.status >= 300)
+	/* kind=status also serves body= with a 2xx status: a 200 whose body
+	 * carries the vendor's error (an error batch inside a stream) */
+	if (fault.body != NULL && (reply.status >= 300 || fault.kind == FAULT_STATUS))
 	{
 		fault_body(srv, fault.body, &reply);
 	}

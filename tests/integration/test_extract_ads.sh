@@ -7,10 +7,12 @@
 # fails (69), never starts or never finishes (75) commits nothing; rate-limit errors (17,
 # 80004) are retried and recovered; high usage headers slow the next request
 # down; a time to regain access beyond the retry budget exits 75; an invalid
-# token exits 78. Google Ads: customers:listAccessibleCustomers, ad-group
-# rows with the utm tags of the final URL suffix; an error batch after rows
-# exits 75 and commits nothing; a RESOURCE_EXHAUSTED retryDelay within
-# retry_delay_cap_seconds is waited for, a longer one exits 75 at once.
+# token exits 78. Google Ads: customers:listAccessibleCustomers without
+# the manager accounts among them, ad-group rows with the utm tags of the
+# final URL suffix; an error batch after rows exits 75 and commits nothing;
+# a RESOURCE_EXHAUSTED retryDelay within retry_delay_cap_seconds is waited
+# for, a longer one exits 75 at once, both for HTTP 429 and for an error
+# batch inside the stream (whose rows so far are discarded on the retry).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -344,7 +346,15 @@ echo "$got" | grep -qx '2026-03-01 801 google cpc shoes_701 1235' ||
 echo "$got" | grep -qx '2026-03-02 911 google cpc DE Brand 450' ||
 	cl_fail "the fallback utm values are not on the untagged rows: $got"
 cl_assert_eq 1 "$(requests 'r["path"] == "/v17/customers:listAccessibleCustomers"')" "customer listings"
-cl_ok "Google Ads: accessible customers listed, ad-group rows carry the utm tags of the final URL suffix"
+# each listed customer is asked whether it is a manager; the manager
+# 5550005555 gets only that query, no metrics query
+cl_assert_eq 2 "$(requests 'r["path"] == "/v17/customers/1112223333/googleAds:searchStream"')" \
+	"customer and metrics queries of a client account"
+cl_assert_eq 1 "$(requests 'r["path"] == "/v17/customers/5550005555/googleAds:searchStream"')" \
+	"queries of a manager account"
+grep -q 'google_ads customer 5550005555: a manager (MCC) account; skipped' "$tmp/err.log" ||
+	{ cat "$tmp/err.log" >&2; cl_fail "the skipped manager account is not logged"; }
+cl_ok "Google Ads: accessible customers listed without managers, ad-group rows carry the utm tags of the final URL suffix"
 
 # an error batch after rows: 75, nothing committed
 st="$tmp/ga-stream-error"
@@ -380,3 +390,44 @@ grep -q 'the quota asks to wait 40591 s, more than \[ads.google_ads\] retry_dela
 [ $((t1 - t0)) -lt 5000 ] || cl_fail "the capped run waited $((t1 - t0)) ms"
 cl_assert_eq "" "$(ga_rows "$st")" "rows after a capped quota error"
 cl_ok "Google Ads: a retryDelay within retry_delay_cap_seconds is honoured, a longer one exits 75 at once"
+
+# RESOURCE_EXHAUSTED inside the stream (HTTP 200, an error batch after a
+# batch of rows): the retryDelay of 1 s is waited for, the rows so far are
+# discarded and the query is sent again; the rows are those of a clean run
+st="$tmp/ga-clean"
+write_ga_config "$tmp/ga-clean.ini" "$st" "1112223333" "retry_delay_cap_seconds = 60"
+cl_fixture_reset
+run --config "$tmp/ga-clean.ini" --vendor google_ads --from 2026-03-01 --to 2026-03-03
+expect_rc 0 "clean Google Ads run"
+clean=$(ga_rows "$st")
+cl_assert_eq 6 "$(echo "$clean" | wc -l)" "rows of a clean run"
+st="$tmp/ga-stream-quota"
+write_ga_config "$tmp/ga-stream-quota.ini" "$st" "1112223333" "retry_delay_cap_seconds = 60"
+cl_fixture_reset
+cl_fixture_fault /v17/customers/1112223333 status status=200 body=google_ads/stream_quota_short.json
+t0=$(cl_now_ms)
+run --config "$tmp/ga-stream-quota.ini" --vendor google_ads --from 2026-03-01 --to 2026-03-03
+t1=$(cl_now_ms)
+expect_rc 0 "Google Ads run after a quota error inside the stream"
+[ $((t1 - t0)) -ge 950 ] || cl_fail "the in-stream retryDelay of 1 s was not honoured ($((t1 - t0)) ms)"
+grep -q 'batch 2 of the searchStream is RESOURCE_EXHAUSTED; retrying the query' "$tmp/err.log" ||
+	{ cat "$tmp/err.log" >&2; cl_fail "the in-stream quota retry is not logged"; }
+cl_assert_eq "$clean" "$(ga_rows "$st")" "rows after an in-stream quota wait (no duplicates)"
+cl_assert_eq 2 "$(requests 'r["path"] == "/v17/customers/1112223333/googleAds:searchStream"')" \
+	"searchStream requests after an in-stream quota error"
+# beyond retry_delay_cap_seconds: 75 at once, nothing committed
+st="$tmp/ga-stream-quota-long"
+write_ga_config "$tmp/ga-stream-quota-long.ini" "$st" "1112223333" "retry_delay_cap_seconds = 60"
+cl_fixture_reset
+cl_fixture_fault /v17/customers/1112223333 status status=200 body=google_ads/stream_quota_long.json
+t0=$(cl_now_ms)
+run --config "$tmp/ga-stream-quota-long.ini" --vendor google_ads --from 2026-03-01 --to 2026-03-03
+t1=$(cl_now_ms)
+expect_rc 75 "Google Ads run with an in-stream retryDelay of 11 hours"
+grep -q 'the quota asks to wait 40591 s, more than \[ads.google_ads\] retry_delay_cap_seconds = 60' \
+	"$tmp/err.log" || { cat "$tmp/err.log" >&2; cl_fail "the in-stream retryDelay cap is not explained"; }
+[ $((t1 - t0)) -lt 5000 ] || cl_fail "the capped in-stream run waited $((t1 - t0)) ms"
+cl_assert_eq "" "$(ga_rows "$st")" "rows after a capped in-stream quota error"
+cl_assert_eq 1 "$(requests 'r["path"] == "/v17/customers/1112223333/googleAds:searchStream"')" \
+	"searchStream requests after a capped in-stream quota error"
+cl_ok "Google Ads: an in-stream RESOURCE_EXHAUSTED is retried after its retryDelay without duplicates, beyond the cap exits 75 at once"

@@ -310,6 +310,15 @@ code=$(curl -sS -o "$TMP/page" -w '%{http_code}' -G -X POST --data-urlencode "pa
 cl_assert_eq 400 "$code" "body= outside the root"
 cl_ok "body= sends a vendor's own error document"
 
+# kind=status with a 2xx status serves body= as well, once
+cl_fixture_fault /v19.0/ status status=200 body=errors/meta_rate_limit.json
+code=$(fetch "$TMP/page" "$FIXTURE_URL/v19.0/act_4242/insights?access_token=meta-token")
+cl_assert_eq 200 "$code" "status=200 fault with body="
+cmp -s "$TMP/page" "$DATA/errors/meta_rate_limit.json" || cl_fail "status=200 body= did not send the file"
+fetch "$TMP/page" "$FIXTURE_URL/v19.0/act_4242/insights?access_token=meta-token" >/dev/null
+cmp -s "$TMP/page" "$DATA/errors/meta_rate_limit.json" && cl_fail "status=200 body= served more than once"
+cl_ok "kind=status with status=200 and body= serves the file once as a successful answer"
+
 code=$(curl -sS -o "$TMP/page" -w '%{http_code}' -X POST "$FIXTURE_URL/_fixture/fault?path=/x&kind=nope")
 cl_assert_eq 400 "$code" "unknown fault kind"
 code=$(curl -sS -o "$TMP/page" -w '%{http_code}' -X POST "$FIXTURE_URL/_fixture/fault?kind=500")

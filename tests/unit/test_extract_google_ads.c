@@ -575,14 +575,75 @@ test_extract_google_ads_accessible_customers(void **state)
 	page_state_init(&ps);
 	/* a retried attempt maps the list again: each customer is kept once */
 	assert_true(tx_feed_text(&f, &st, &ps, "{\"resourceNames\":[\"customers/1234567890\","
-							 "\"customers/5550001111\",\"customers/1234567890\"]}", &err));
+							 "\"customers/5550001111\",\"customers/1234567890\","
+							 "\"customers/7770002222\"]}", &err));
+	page_state_free(&ps);
+	/* each listed customer is asked whether it is a manager before its
+	 * metrics; proto3 JSON leaves out manager = false */
+	tx_next_stream(&f, &st);
+	assert_string_equal(st.label, "customer 1234567890 (manager?)");
+	assert_int_equal(st.paging, SOURCE_PAGING_STREAM);
+	page_state_init(&ps);
+	assert_true(tx_feed_text(&f, &st, &ps, "[{\"results\":[{\"customer\":{\"id\":"
+							 "\"1234567890\",\"currencyCode\":\"USD\"}}]}]", &err));
 	page_state_free(&ps);
 	tx_next_stream(&f, &st);
 	assert_string_equal(st.label, "customer 1234567890");
+	/* a manager (MCC) account is skipped: no metrics stream */
 	tx_next_stream(&f, &st);
-	assert_string_equal(st.label, "customer 5550001111");
+	assert_string_equal(st.label, "customer 5550001111 (manager?)");
+	page_state_init(&ps);
+	assert_true(tx_feed_text(&f, &st, &ps, "[{\"results\":[{\"customer\":{\"id\":"
+							 "\"5550001111\",\"manager\":true,\"currencyCode\":\"USD\"}}]}]",
+							 &err));
+	page_state_free(&ps);
+	tx_next_stream(&f, &st);
+	assert_string_equal(st.label, "customer 7770002222 (manager?)");
+	page_state_init(&ps);
+	assert_true(tx_feed_text(&f, &st, &ps, "[{\"results\":[{\"customer\":{\"id\":"
+							 "\"7770002222\",\"manager\":false,\"currencyCode\":\"EUR\"}}]}]",
+							 &err));
+	page_state_free(&ps);
+	tx_next_stream(&f, &st);
+	assert_string_equal(st.label, "customer 7770002222");
 	assert_true(vendor_google_ads.next_stream(f.state, &f.run, &st, &more, &err));
 	assert_false(more);
+	tx_close(&f);
+
+	/* a customer query without the customer's row: whether it is a
+	 * manager is unknown, so the run stops rather than guess */
+	memset(&f, 0, sizeof(f));
+	tx_cli_window(&f, "2024-06-01", "2024-06-02");
+	assert_true(tx_open(&f, &vendor_google_ads, ini, &err));
+	tx_next_stream(&f, &st);
+	page_state_init(&ps);
+	assert_true(tx_feed_text(&f, &st, &ps, "{\"resourceNames\":[\"customers/1234567890\"]}",
+							 &err));
+	page_state_free(&ps);
+	tx_next_stream(&f, &st);
+	page_state_init(&ps);
+	assert_true(tx_feed_text(&f, &st, &ps, "[]", &err));
+	page_state_free(&ps);
+	err = CL_OK;
+	assert_false(vendor_google_ads.next_stream(f.state, &f.run, &st, &more, &err));
+	assert_int_equal(err, CL_ERR_DATA);
+	tx_close(&f);
+
+	/* a row of another customer is refused */
+	memset(&f, 0, sizeof(f));
+	tx_cli_window(&f, "2024-06-01", "2024-06-02");
+	assert_true(tx_open(&f, &vendor_google_ads, ini, &err));
+	tx_next_stream(&f, &st);
+	page_state_init(&ps);
+	assert_true(tx_feed_text(&f, &st, &ps, "{\"resourceNames\":[\"customers/1234567890\"]}",
+							 &err));
+	page_state_free(&ps);
+	tx_next_stream(&f, &st);
+	page_state_init(&ps);
+	assert_false(tx_feed_text(&f, &st, &ps, "[{\"results\":[{\"customer\":{\"id\":"
+							  "\"9999999999\"}}]}]", &err));
+	assert_int_equal(err, CL_ERR_DATA);
+	page_state_free(&ps);
 	tx_close(&f);
 
 	/* a name that is not a customer's */
@@ -619,6 +680,82 @@ test_extract_google_ads_retry_delay_cap(void **state)
 	assert_int_equal(vendor_google_ads.classify(f.state, &resp, &delay), HTTP_VERDICT_RETRY);
 	assert_int_equal(delay, INT64_C(40591000));
 	http_response_reset(&resp);
+	tx_close(&f);
+}
+
+
+/*
+ * stream_quota_error: a searchStream answer whose second batch is a
+ * RESOURCE_EXHAUSTED error naming retry_delay (none when NULL), parsed.
+ * The tree is ALLOCATED (json_free).
+ */
+static JsonValue *
+stream_quota_error(const char *status, const char *retry_delay)
+{
+	char text[1024];
+	char details[256] = "";
+	JsonValue *v;
+
+	if (retry_delay != NULL)
+		snprintf(details, sizeof(details),
+				 ",\"details\":[{\"errors\":[{\"errorCode\":{\"quotaError\":"
+				 "\"RESOURCE_EXHAUSTED\"},\"message\":\"Too many requests.\",\"details\":"
+				 "{\"quotaErrorDetails\":{\"rateScope\":\"ACCOUNT\",\"retryDelay\":\"%s\"}}}]}]",
+				 retry_delay);
+	snprintf(text, sizeof(text),
+			 "[{\"results\":[{\"customer\":{\"id\":\"1\",\"currencyCode\":\"USD\"},"
+			 "\"campaign\":{\"id\":\"5\"},\"segments\":{\"date\":\"2024-06-02\"}}]},"
+			 "{\"error\":{\"code\":429,\"message\":\"Resource has been exhausted.\","
+			 "\"status\":\"%s\"%s}}]", status, details);
+	v = json_parse(text, strlen(text), NULL, 0);
+	assert_non_null(v);
+	return v;
+}
+
+
+static void
+test_extract_google_ads_stream_quota_retry(void **state)
+{
+	ExtractFixture f = { 0 };
+	SourceStream st;
+	JsonValue *env;
+	int64_t delay = -7;
+	ClError err = CL_OK;
+
+	(void) state;
+	open_window(&f, "2024-06-01", "2024-06-30", "retry_delay_cap_seconds = 60\n");
+	tx_next_stream(&f, &st);
+	assert_non_null(vendor_google_ads.retry_envelope);
+
+	/* a short retryDelay inside the stream: fetch the stream again then */
+	env = stream_quota_error("RESOURCE_EXHAUSTED", "1s");
+	assert_true(vendor_google_ads.retry_envelope(f.state, &st, env, &delay));
+	assert_int_equal(delay, 1000);
+	json_free(env);
+	/* none named: the retry policy's back-off */
+	env = stream_quota_error("RESOURCE_EXHAUSTED", NULL);
+	assert_true(vendor_google_ads.retry_envelope(f.state, &st, env, &delay));
+	assert_int_equal(delay, -1);
+	json_free(env);
+	/* beyond retry_delay_cap_seconds: no retry, and the error batch still
+	 * ends the run as temporary (exit 75) */
+	env = stream_quota_error("RESOURCE_EXHAUSTED", "40591s");
+	assert_false(vendor_google_ads.retry_envelope(f.state, &st, env, &delay));
+	assert_false(vendor_google_ads.check_envelope(f.state, &st, env, &err));
+	assert_int_equal(err, CL_ERR_TEMPORARY);
+	json_free(env);
+	/* other errors inside the stream are not retried */
+	env = stream_quota_error("UNAVAILABLE", "1s");
+	assert_false(vendor_google_ads.retry_envelope(f.state, &st, env, &delay));
+	json_free(env);
+	env = stream_quota_error("INVALID_ARGUMENT", NULL);
+	assert_false(vendor_google_ads.retry_envelope(f.state, &st, env, &delay));
+	json_free(env);
+	/* a stream without an error batch */
+	env = json_parse("[{\"results\":[]}]", strlen("[{\"results\":[]}]"), NULL, 0);
+	assert_non_null(env);
+	assert_false(vendor_google_ads.retry_envelope(f.state, &st, env, &delay));
+	json_free(env);
 	tx_close(&f);
 }
 
@@ -660,6 +797,7 @@ main(void)
 		cmocka_unit_test(test_extract_google_ads_ad_level_query),
 		cmocka_unit_test(test_extract_google_ads_accessible_customers),
 		cmocka_unit_test(test_extract_google_ads_retry_delay_cap),
+		cmocka_unit_test(test_extract_google_ads_stream_quota_retry),
 		cmocka_unit_test(test_extract_google_ads_bad_level),
 	};
 	assert_true(http_global_init());

@@ -748,6 +748,403 @@ test_extract_hubspot_search_incremental(void **state)
 
 
 /*
+ * Incremental deals: the search on hs_lastmodifieddate keeps the deals
+ * (a retried page replaces them), their contacts come from the v4
+ * associations batch read in batches of 100 (each contact once, a deal
+ * not asked for ignored, a deal left out of the answer without contacts),
+ * and the rows are written when a batch is complete; the deals watermark
+ * is saved after the commit.
+ */
+static void
+test_extract_hubspot_deal_search(void **state)
+{
+	ExtractFixture f = { 0 };
+	SourceStream st;
+	SourceRequest req;
+	SourcePage page = { 1, 0, NULL };
+	PageState ps;
+	ClError err = CL_OK;
+	TextBuf page_text;
+	JsonValue *body;
+	RowSet deals;
+	const JsonValue *d;
+	const JsonValue *ids;
+	char *statedir;
+	bool found = false;
+	ClTime wm = 0;
+	static const char answer[] =
+		"{\"status\":\"COMPLETE\",\"results\":[{\"from\":{\"id\":\"1\"},\"to\":["
+		"{\"toObjectId\":11,\"associationTypes\":[{\"typeId\":3}]},{\"toObjectId\":12},"
+		"{\"toObjectId\":11,\"associationTypes\":[{\"typeId\":7,\"label\":\"Buyer\"}]}]},"
+		"{\"from\":{\"id\":\"555\"},\"to\":[{\"toObjectId\":9}]}]}";
+
+	(void) state;
+	open_at(&f, "start_date = 2026-01-15\n", "deals", &st);
+	tx_request(&f, &st, &page, &req);
+	assert_string_equal(req.method, "POST");
+	assert_string_equal(tb_text(&req.url), "http://127.0.0.1:9/api/crm/v3/objects/deals/search");
+	body = json_parse(tb_text(&req.body), req.body.len, NULL, 0);
+	assert_non_null(body);
+	assert_string_equal(filter_value(body, "hs_lastmodifieddate", "GTE"), "1768435200000");
+	assert_non_null(filter_value(body, "hs_lastmodifieddate", "LT"));
+	assert_null(filter_value(body, "lastmodifieddate", "GTE"));
+	assert_string_equal(json_string(json_member(body, "properties")->items[0]), "dealname");
+	json_free(body);
+	tx_request_free(&req);
+
+	/* 101 deals on one page, mapped twice (a retried attempt) */
+	tb_init(&page_text, TEXTBUF_DEFAULT_MAX);
+	tb_append(&page_text, "{\"total\":101,\"results\":[");
+	for (int i = 1; i <= 101; i++)
+		tb_printf(&page_text, "%s{\"id\":\"%d\",\"properties\":{\"dealname\":\"D%d\","
+				  "\"amount\":\"10\",\"dealstage\":\"closedwon\",\"createdate\":"
+				  "\"2026-02-01T00:00:00Z\",\"hs_lastmodifieddate\":\"2026-02-02T00:00:00Z\"}%s}",
+				  i > 1 ? "," : "", i, i,
+				  i == 1 ? ",\"associations\":{\"contacts\":{\"results\":[{\"id\":\"77\"}]}}" : "");
+	tb_append(&page_text, "]}");
+	assert_true(tb_ok(&page_text));
+	for (int attempt = 0; attempt < 2; attempt++)
+	{
+		page_state_init(&ps);
+		assert_true(tx_feed_text(&f, &st, &ps, tb_text(&page_text), &err));
+		assert_int_equal(ps.records, 101);
+		page_state_free(&ps);
+	}
+	tb_free(&page_text);
+
+	/* the first batch: 100 ids */
+	tx_next_stream(&f, &st);
+	assert_string_equal(st.name, "deal associations");
+	tx_request(&f, &st, &page, &req);
+	assert_string_equal(req.method, "POST");
+	assert_string_equal(tb_text(&req.url),
+						"http://127.0.0.1:9/api/crm/v4/associations/deals/contacts/batch/read");
+	assert_true(tx_has_header(&req, "Content-Type: application/json"));
+	body = json_parse(tb_text(&req.body), req.body.len, NULL, 0);
+	assert_non_null(body);
+	assert_int_equal(json_member(body, "inputs")->count, 100);
+	assert_string_equal(json_path_text(body, "inputs[0].id"), "1");
+	assert_string_equal(json_path_text(body, "inputs[99].id"), "100");
+	json_free(body);
+	tx_request_free(&req);
+	for (int attempt = 0; attempt < 2; attempt++)
+	{
+		page_state_init(&ps);
+		assert_true(tx_feed_text(&f, &st, &ps, answer, &err));
+		page_state_free(&ps);
+	}
+
+	/* the second batch: the last deal; an answer without from.id is refused */
+	tx_next_stream(&f, &st);
+	assert_string_equal(st.name, "deal associations");
+	tx_request(&f, &st, &page, &req);
+	assert_string_equal(tb_text(&req.body), "{\"inputs\":[{\"id\":\"101\"}]}");
+	tx_request_free(&req);
+	page_state_init(&ps);
+	assert_false(tx_feed_text(&f, &st, &ps, "{\"results\":[{\"to\":[]}]}", &err));
+	assert_int_equal(err, CL_ERR_DATA);
+	page_state_free(&ps);
+	page_state_init(&ps);
+	assert_true(tx_feed_text(&f, &st, &ps,
+							 "{\"results\":[{\"from\":{\"id\":\"101\"},\"to\":[{\"toObjectId\":"
+							 "\"5\"}]}]}", &err));
+	page_state_free(&ps);
+	tx_next_stream(&f, &st);
+	assert_string_equal(st.name, "archived contacts");
+
+	statedir = state_dir_path(f.cfg);
+	assert_non_null(statedir);
+	tx_commit(&f);
+	assert_true(state_read_watermark(statedir, "hubspot", "deals", &found, &wm, &err));
+	assert_false(found);
+	assert_true(vendor_hubspot.after_commit(f.state, &f.run, &err));
+	assert_true(state_read_watermark(statedir, "hubspot", "deals", &found, &wm, &err));
+	assert_true(found);
+	assert_true(wm == f.run.started_at - f.run.started_at % 1000);
+	free(statedir);
+
+	tx_read(&f, "deal", &deals);
+	assert_int_equal(deals.count, 101);
+	d = tx_find(&deals, "deal_id", "1", NULL);
+	ids = json_member(d, "contact_ids");
+	assert_int_equal(ids->count, 2);
+	assert_string_equal(json_string(ids->items[0]), "11");
+	assert_string_equal(json_string(ids->items[1]), "12");
+	assert_int_equal(tx_int(d, "amount_minor"), 1000);
+	assert_true(tx_bool(d, "is_won"));
+	d = tx_find(&deals, "deal_id", "2", NULL);
+	assert_int_equal(json_member(d, "contact_ids")->count, 0);
+	d = tx_find(&deals, "deal_id", "101", NULL);
+	assert_string_equal(json_string(json_member(d, "contact_ids")->items[0]), "5");
+	tx_rows_free(&deals);
+	tx_close(&f);
+}
+
+
+/*
+ * Form submissions: each contact the contacts stream read gets a stream of
+ * its v1 profile's form-submissions[]; a submission is a form_submit touch
+ * at its timestamp with the utm_* tags of its page URL (none: no source or
+ * medium), keyed by its conversion-id or else its timestamp. A retried
+ * contacts page does not read a contact twice; form_submissions = false
+ * reads none.
+ */
+static void
+test_extract_hubspot_form_submissions(void **state)
+{
+	ExtractFixture f = { 0 };
+	SourceStream st;
+	SourceRequest req;
+	SourcePage page = { 1, 0, NULL };
+	PageState ps;
+	ClError err = CL_OK;
+	RowSet touches;
+	const JsonValue *t;
+	ClDate date;
+	bool more = true;
+	static const char contacts[] =
+		"{\"results\":[{\"id\":\"5\",\"properties\":{\"email\":\" A@Example.com\","
+		"\"createdate\":\"2026-02-01T00:00:00Z\",\"lastmodifieddate\":\"2026-02-02T00:00:00Z\"}},"
+		"{\"id\":\"6\",\"properties\":{\"createdate\":\"2026-02-01T00:00:00Z\","
+		"\"lastmodifieddate\":\"2026-02-02T00:00:00Z\"}}]}";
+
+	(void) state;
+	open_at(&f, "", "contacts", &st);
+	for (int attempt = 0; attempt < 2; attempt++)
+	{
+		page_state_init(&ps);
+		assert_true(tx_feed_text(&f, &st, &ps, contacts, &err));
+		page_state_free(&ps);
+	}
+
+	tx_next_stream(&f, &st);
+	assert_string_equal(st.name, "form submissions");
+	tx_request(&f, &st, &page, &req);
+	assert_null(req.method);
+	assert_string_equal(tb_text(&req.url), "http://127.0.0.1:9/api/contacts/v1/contact/vid/5/"
+						"profile?formSubmissionMode=all&propertyMode=value_only"
+						"&showListMemberships=false");
+	assert_true(tx_has_header(&req, "Authorization: Bearer pat-test-token"));
+	tx_request_free(&req);
+	page_state_init(&ps);
+	assert_true(tx_feed_text(&f, &st, &ps,
+							 "{\"vid\":5,\"form-submissions\":[{\"conversion-id\":\"c-1\","
+							 "\"timestamp\":1770710400123,\"form-id\":\"f\",\"title\":\"Demo\","
+							 "\"page-url\":\"https://x.example/p?utm_source=linkedin&utm_medium="
+							 "paid_social&utm_campaign=q1%20launch&utm_content=v2&utm_term=crm+app"
+							 "#top\"},{\"timestamp\":1770796800000,\"page-url\":"
+							 "\"https://x.example/contact\"},{\"timestamp\":1770883200000}],"
+							 "\"properties\":{}}", &err));
+	assert_int_equal(ps.records, 3);
+	page_state_free(&ps);
+
+	/* contact 6 (mapped twice, read once); a submission without a time is
+	 * refused */
+	tx_next_stream(&f, &st);
+	assert_string_equal(st.name, "form submissions");
+	assert_non_null(strstr(st.label, "contact 6"));
+	page_state_init(&ps);
+	assert_false(tx_feed_text(&f, &st, &ps, "{\"form-submissions\":[{\"page-url\":\"u\"}]}",
+							  &err));
+	assert_int_equal(err, CL_ERR_DATA);
+	page_state_free(&ps);
+	page_state_init(&ps);
+	assert_true(tx_feed_text(&f, &st, &ps, "{\"form-submissions\":[]}", &err));
+	page_state_free(&ps);
+	tx_next_stream(&f, &st);
+	assert_string_equal(st.name, "deals");
+	tx_commit(&f);
+
+	tx_read(&f, "touch", &touches);
+	assert_int_equal(touches.count, 3);
+	t = tx_find(&touches, "touch_id", "contact-5-form-c-1", &date);
+	assert_int_equal(date, tx_date("2026-02-10"));
+	assert_string_equal(tx_str(t, "kind"), "form_submit");
+	assert_string_equal(tx_str(t, "at"), "2026-02-10T08:00:00.123000Z");
+	assert_string_equal(tx_str(t, "source"), "linkedin");
+	assert_string_equal(tx_str(t, "medium"), "paid_social");
+	assert_string_equal(tx_str(t, "campaign"), "q1 launch");
+	assert_string_equal(tx_str(t, "content"), "v2");
+	assert_string_equal(tx_str(t, "term"), "crm app");
+	assert_string_equal(tx_str(t, "person.email"), "a@example.com");
+	assert_string_equal(tx_str(t, "person.crm_id"), "5");
+	assert_non_null(strstr(tx_str(t, "url"), "utm_source=linkedin"));
+	t = tx_find(&touches, "touch_id", "contact-5-form-1770796800000", NULL);
+	assert_null(json_member(t, "source"));
+	assert_null(json_member(t, "medium"));
+	assert_string_equal(tx_str(t, "url"), "https://x.example/contact");
+	t = tx_find(&touches, "touch_id", "contact-5-form-1770883200000", NULL);
+	assert_null(json_member(t, "url"));
+	tx_rows_free(&touches);
+	tx_close(&f);
+
+	/* switched off: no profile streams */
+	memset(&f, 0, sizeof(f));
+	open_at(&f, "form_submissions = false\n", "contacts", &st);
+	page_state_init(&ps);
+	assert_true(tx_feed_text(&f, &st, &ps, contacts, &err));
+	page_state_free(&ps);
+	tx_next_stream(&f, &st);
+	assert_string_equal(st.name, "deals");
+	/* a first run reads no archived objects: the run is complete */
+	memset(&st, 0, sizeof(st));
+	assert_true(vendor_hubspot.next_stream(f.state, &f.run, &st, &more, &err));
+	assert_false(more);
+	tx_close(&f);
+}
+
+
+/*
+ * utm_properties: the utm_* properties are requested, and those set
+ * override the original-source touch's fields (the others keep the
+ * mapped values); the latest-source touch is not affected.
+ */
+static void
+test_extract_hubspot_utm_properties(void **state)
+{
+	ExtractFixture f = { 0 };
+	SourceStream st;
+	SourceRequest req;
+	SourcePage page = { 1, 0, NULL };
+	PageState ps;
+	ClError err = CL_OK;
+	RowSet touches;
+	const JsonValue *t;
+
+	(void) state;
+	open_at(&f, "utm_properties = true\nform_submissions = false\n", "contacts", &st);
+	tx_request(&f, &st, &page, &req);
+	assert_non_null(strstr(tb_text(&req.url),
+						   ",utm_source,utm_medium,utm_campaign,utm_content,utm_term"));
+	tx_request_free(&req);
+	page_state_init(&ps);
+	assert_true(tx_feed_text(&f, &st, &ps,
+							 "{\"results\":[{\"id\":\"1\",\"properties\":{\"createdate\":"
+							 "\"2026-02-01T00:00:00Z\",\"lastmodifieddate\":\"2026-02-02T00:00:00Z\","
+							 "\"hs_analytics_source\":\"PAID_SEARCH\",\"hs_analytics_source_data_1\":"
+							 "\"Google\",\"hs_analytics_source_data_2\":\"hs-camp\",\"utm_source\":"
+							 "\"bing\",\"utm_campaign\":\"spring\",\"utm_term\":\"crm\",\"utm_medium\":"
+							 "\"\",\"hs_latest_source\":\"ORGANIC_SEARCH\",\"hs_latest_source_timestamp\":"
+							 "\"2026-02-02T00:00:00Z\"}},{\"id\":\"2\",\"properties\":{\"createdate\":"
+							 "\"2026-02-01T00:00:00Z\",\"lastmodifieddate\":\"2026-02-02T00:00:00Z\","
+							 "\"hs_analytics_source\":\"REFERRALS\"}}]}", &err));
+	page_state_free(&ps);
+	tx_commit(&f);
+	tx_read(&f, "touch", &touches);
+	assert_int_equal(touches.count, 3);
+	t = tx_find(&touches, "touch_id", "contact-1-original", NULL);
+	assert_string_equal(tx_str(t, "source"), "bing");
+	assert_string_equal(tx_str(t, "medium"), "cpc");
+	assert_string_equal(tx_str(t, "campaign"), "spring");
+	assert_null(json_member(t, "content"));
+	assert_string_equal(tx_str(t, "term"), "crm");
+	assert_string_equal(tx_str(t, "kind"), "ad_click");
+	t = tx_find(&touches, "touch_id", "contact-1-latest-1769990400000", NULL);
+	assert_string_equal(tx_str(t, "source"), "google");
+	assert_null(json_member(t, "term"));
+	t = tx_find(&touches, "touch_id", "contact-2-original", NULL);
+	assert_string_equal(tx_str(t, "source"), "referral");
+	assert_string_equal(tx_str(t, "medium"), "referral");
+	tx_rows_free(&touches);
+	tx_close(&f);
+
+	/* off (the default): not requested */
+	memset(&f, 0, sizeof(f));
+	open_at(&f, "", "contacts", &st);
+	tx_request(&f, &st, &page, &req);
+	assert_null(strstr(tb_text(&req.url), "utm_source"));
+	tx_request_free(&req);
+	tx_close(&f);
+}
+
+
+/*
+ * source_map_file: its lines replace the built-in rows they name (keeping
+ * their kind and drill-down use) or add rows; a bad line or a missing
+ * file is a configuration error.
+ */
+static void
+test_extract_hubspot_source_map(void **state)
+{
+	ExtractFixture f = { 0 };
+	SourceStream st;
+	PageState ps;
+	ClError err = CL_OK;
+	RowSet touches;
+	const JsonValue *t;
+	char *dir = ts_make_tmpdir("hsmap");
+	char path[1024];
+	char ini[1200];
+	static const char *const bad[] = {
+		"ORGANIC_SEARCH\tseo\n",
+		"ORGANIC_SEARCH\tseo\tgoogle\textra\n",
+		"ORGANIC_SEARCH\t\tgoogle\n",
+		"# fine\n\nDIRECT_TRAFFIC\tnone\tdirect\nPAID SEARCH\tcpc\tgoogle\n",
+	};
+
+	(void) state;
+	snprintf(path, sizeof(path), "%s/map.tsv", dir);
+	ts_write_file(path, "# value\tmedium\tsource\nORGANIC_SEARCH\tseo\tduckduckgo\r\n\n"
+				  "DIRECT_TRAFFIC\tnone\tdirect\nPODCASTS\taudio\tpodcast\n");
+	snprintf(ini, sizeof(ini), "source_map_file = %s\n", path);
+	open_at(&f, ini, "contacts", &st);
+	page_state_init(&ps);
+	assert_true(tx_feed_text(&f, &st, &ps,
+							 "{\"results\":[{\"id\":\"1\",\"properties\":{\"createdate\":"
+							 "\"2026-02-01T00:00:00Z\",\"lastmodifieddate\":\"2026-02-02T00:00:00Z\","
+							 "\"hs_analytics_source\":\"ORGANIC_SEARCH\"}},{\"id\":\"2\",\"properties\":"
+							 "{\"createdate\":\"2026-02-01T00:00:00Z\",\"lastmodifieddate\":"
+							 "\"2026-02-02T00:00:00Z\",\"hs_analytics_source\":\"ORGANIC_SEARCH\","
+							 "\"hs_analytics_source_data_1\":\"Bing\"}},{\"id\":\"3\",\"properties\":"
+							 "{\"createdate\":\"2026-02-01T00:00:00Z\",\"lastmodifieddate\":"
+							 "\"2026-02-02T00:00:00Z\",\"hs_analytics_source\":\"DIRECT_TRAFFIC\","
+							 "\"hs_analytics_source_data_1\":\"x\"}},{\"id\":\"4\",\"properties\":"
+							 "{\"createdate\":\"2026-02-01T00:00:00Z\",\"lastmodifieddate\":"
+							 "\"2026-02-02T00:00:00Z\",\"hs_analytics_source\":\"PODCASTS\"}},"
+							 "{\"id\":\"5\",\"properties\":{\"createdate\":\"2026-02-01T00:00:00Z\","
+							 "\"lastmodifieddate\":\"2026-02-02T00:00:00Z\",\"hs_analytics_source\":"
+							 "\"PAID_SEARCH\"}}]}", &err));
+	page_state_free(&ps);
+	tx_commit(&f);
+	tx_read(&f, "touch", &touches);
+	t = tx_find(&touches, "touch_id", "contact-1-original", NULL);
+	assert_string_equal(tx_str(t, "source"), "duckduckgo");
+	assert_string_equal(tx_str(t, "medium"), "seo");
+	assert_string_equal(tx_str(t, "kind"), "page_view");
+	t = tx_find(&touches, "touch_id", "contact-2-original", NULL);
+	assert_string_equal(tx_str(t, "source"), "bing");
+	t = tx_find(&touches, "touch_id", "contact-3-original", NULL);
+	assert_string_equal(tx_str(t, "source"), "direct");
+	assert_string_equal(tx_str(t, "medium"), "none");
+	t = tx_find(&touches, "touch_id", "contact-4-original", NULL);
+	assert_string_equal(tx_str(t, "source"), "podcast");
+	assert_string_equal(tx_str(t, "medium"), "audio");
+	t = tx_find(&touches, "touch_id", "contact-5-original", NULL);
+	assert_string_equal(tx_str(t, "source"), "google");
+	assert_string_equal(tx_str(t, "medium"), "cpc");
+	tx_rows_free(&touches);
+	tx_close(&f);
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+	{
+		ts_write_file(path, bad[i]);
+		memset(&f, 0, sizeof(f));
+		snprintf(ini, sizeof(ini), "%ssource_map_file = %s\n", token_ini, path);
+		assert_false(tx_open(&f, &vendor_hubspot, ini, &err));
+		assert_int_equal(err, CL_ERR_CONFIG);
+		tx_close(&f);
+	}
+	memset(&f, 0, sizeof(f));
+	snprintf(ini, sizeof(ini), "%ssource_map_file = %s/missing.tsv\n", token_ini, dir);
+	assert_false(tx_open(&f, &vendor_hubspot, ini, &err));
+	assert_int_equal(err, CL_ERR_CONFIG);
+	tx_close(&f);
+	ts_rmdir_r(dir);
+	free(dir);
+}
+
+
+/*
  * --from/--to searches those days and saves no watermark; --full-refresh
  * and a first run without start_date list every contact.
  */
@@ -1052,6 +1449,10 @@ main(void)
 		cmocka_unit_test(test_extract_hubspot_requests),
 		cmocka_unit_test(test_extract_hubspot_search_incremental),
 		cmocka_unit_test(test_extract_hubspot_search_modes),
+		cmocka_unit_test(test_extract_hubspot_deal_search),
+		cmocka_unit_test(test_extract_hubspot_form_submissions),
+		cmocka_unit_test(test_extract_hubspot_utm_properties),
+		cmocka_unit_test(test_extract_hubspot_source_map),
 		cmocka_unit_test(test_extract_hubspot_archived),
 		cmocka_unit_test(test_extract_hubspot_latest_source),
 		cmocka_unit_test(test_extract_hubspot_cursor_must_advance),
