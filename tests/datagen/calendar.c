@@ -132,7 +132,7 @@ dg_format_date(DgDate d, char *buf)
 	int dd;
 
 	dg_date_to_ymd(d, &y, &m, &dd);
-	(void) snprintf(buf, DG_DATE_BUFSIZE, "%04d-%02d-%02d", y, m, dd);
+	(void) snprintf(buf, DG_DATE_BUFSIZE, "%04d-%02d-%02d", y % 10000, (m % 100 + 100) % 100, (dd % 100 + 100) % 100);
 	return buf;
 }
 

@@ -35,7 +35,8 @@ assert_parse_rejected(const char *s, const char *cur)
 	int64_t v = 777;
 
 	if (money_parse(s, cur, &v))
-		fail_msg("money_parse accepted \"%s\" %s", s, cur);
+		fail_msg("money_parse accepted \"%s\" %s", s != NULL ? s : "(null)",
+				 cur != NULL ? cur : "(null)");
 	assert_int_equal(v, 777);
 }
 
