@@ -55,6 +55,11 @@ JsonValue *json_parse(const char *text, size_t len, char *err, size_t errsize);
 /* Member lookup; NULL when v is not an object or has no such key. */
 const JsonValue *json_member(const JsonValue *v, const char *key);
 
+/* json_member_from: json_member that starts looking at *pos (cyclically)
+ * and sets *pos after the member found; start each object with *pos = 0.
+ * For objects with a repeated key it may find any of them, not the first. */
+const JsonValue *json_member_from(const JsonValue *v, const char *key, size_t *pos);
+
 /* json_path walks dotted members and [N] indexes: "paging.next.after",
  * "results[0].id". NULL when any step is missing. */
 const JsonValue *json_path(const JsonValue *v, const char *path);

@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include <yajl/yajl_gen.h>
 
 #include "log.h"
+#include "ndjson_rows.h"
 #include "sha256.h"
 #include "staging.h"
 
@@ -28,9 +30,6 @@
  * process may have open files, so the least recently used ones are closed
  * and reopened on demand. */
 #define STAGING_MAX_OPEN 64
-
-/* Read size of staging_read; also the hashing granularity. */
-#define STAGING_READ_CHUNK (64 * 1024)
 
 /* A manifest is a few hundred bytes; anything larger is not one of ours. */
 #define STAGING_MANIFEST_MAX (1024 * 1024)
@@ -1762,52 +1761,252 @@ cleanup:
 	return ok;
 }
 
-typedef struct StagingReadCtx
+/*
+ * Reading is a pipeline of two threads: a producer reads each file, hashes
+ * it and parses whole lines into RowBatch trees; the calling thread hands
+ * the rows to the row callback in file order. At ten million rows hashing
+ * and parsing were half of reading, and the callback (deduplication,
+ * interning) the other half, so the two halves overlap on two cores.
+ *
+ * READ_DEPTH batches circulate: the producer fills a free one while the
+ * consumer empties a full one. A batch never holds rows of two files, so
+ * each row is passed with its own file.
+ */
+#define READ_DEPTH 4
+#define READ_BATCH_BYTES (1024 * 1024)
+/* A single row longer than this is refused: no extractor writes one, and
+ * the line buffer would otherwise grow without bound on a file without
+ * newlines. */
+#define READ_MAX_LINE (256 * 1024 * 1024)
+
+typedef struct ReadItem
 {
-	StagingRowFn fn;
-	void *ctx;
+	RowBatch *batch;
 	const StagingFile *file;
-	bool not_object;
-} StagingReadCtx;
+} ReadItem;
 
-static bool
-staging_row_cb(void *ctx, const JsonValue *row)
+typedef struct ReadPipe
 {
-	StagingReadCtx *rc = ctx;
+	pthread_mutex_t mu;
+	pthread_cond_t changed;
+	ReadItem full[READ_DEPTH];  /* ring, in file order */
+	size_t full_head;
+	size_t n_full;
+	RowBatch *free_batches[READ_DEPTH];
+	size_t n_free;
+	bool producer_done;
+	bool cancelled;             /* the consumer stopped: the producer stops too */
+	bool producer_failed;
+	ClError producer_err;
 
-	if (row->type != JSON_OBJECT)
+	/* producer only */
+	StagingList *list;
+	char *buf;                  /* owned: lines read, not yet parsed */
+	size_t buf_cap;
+} ReadPipe;
+
+static void
+pipe_lock(ReadPipe *p)
+{
+	(void) pthread_mutex_lock(&p->mu);
+}
+
+static void
+pipe_unlock(ReadPipe *p)
+{
+	(void) pthread_mutex_unlock(&p->mu);
+}
+
+/* pipe_take_free: a free batch for the producer; NULL once cancelled. */
+static RowBatch *
+pipe_take_free(ReadPipe *p)
+{
+	RowBatch *b = NULL;
+
+	pipe_lock(p);
+	while (p->n_free == 0 && !p->cancelled)
+		(void) pthread_cond_wait(&p->changed, &p->mu);
+	if (!p->cancelled)
+		b = p->free_batches[--p->n_free];
+	pipe_unlock(p);
+	if (b != NULL)
+		row_batch_reset(b);
+	return b;
+}
+
+/* pipe_put_full hands a batch to the consumer; false once cancelled (the
+ * batch then goes back to the free list). */
+static bool
+pipe_put_full(ReadPipe *p, RowBatch *b, const StagingFile *file)
+{
+	bool ok;
+
+	pipe_lock(p);
+	ok = !p->cancelled;
+	if (ok)
 	{
-		rc->not_object = true;
+		ReadItem *it = &p->full[(p->full_head + p->n_full) % READ_DEPTH];
+
+		it->batch = b;
+		it->file = file;
+		p->n_full++;
+	}
+	else
+		p->free_batches[p->n_free++] = b;
+	(void) pthread_cond_broadcast(&p->changed);
+	pipe_unlock(p);
+	return ok;
+}
+
+/* pipe_take_full: the next batch in file order; false when the producer
+ * has finished and everything it produced was taken. */
+static bool
+pipe_take_full(ReadPipe *p, ReadItem *out)
+{
+	bool got = false;
+
+	pipe_lock(p);
+	while (p->n_full == 0 && !p->producer_done)
+		(void) pthread_cond_wait(&p->changed, &p->mu);
+	if (p->n_full > 0)
+	{
+		*out = p->full[p->full_head];
+		p->full_head = (p->full_head + 1) % READ_DEPTH;
+		p->n_full--;
+		got = true;
+	}
+	pipe_unlock(p);
+	return got;
+}
+
+static void
+pipe_give_back(ReadPipe *p, RowBatch *b)
+{
+	pipe_lock(p);
+	p->free_batches[p->n_free++] = b;
+	(void) pthread_cond_broadcast(&p->changed);
+	pipe_unlock(p);
+}
+
+static void
+pipe_cancel(ReadPipe *p)
+{
+	pipe_lock(p);
+	p->cancelled = true;
+	(void) pthread_cond_broadcast(&p->changed);
+	pipe_unlock(p);
+}
+
+/* FileRead: the producer's state for the file being read. */
+typedef struct FileRead
+{
+	ReadPipe *pipe;
+	StagingEntry *entry;
+	const char *data_path;
+	RowBatch *batch;            /* being filled; NULL when cancelled */
+	size_t batch_bytes;         /* input bytes parsed into batch */
+	size_t rows;                /* rows of the file parsed so far */
+} FileRead;
+
+/*
+ * read_parse_lines parses len bytes of whole lines into the current batch,
+ * handing it over first when it is full. False on bad data (logged) or
+ * when the consumer cancelled (batch NULL, nothing logged).
+ */
+static bool
+read_parse_lines(FileRead *fr, const char *data, size_t len)
+{
+	char msg[512];
+	size_t before;
+
+	if (fr->batch_bytes >= READ_BATCH_BYTES)
+	{
+		if (!pipe_put_full(fr->pipe, fr->batch, &fr->entry->file))
+		{
+			fr->batch = NULL;
+			return false;
+		}
+		fr->batch = pipe_take_free(fr->pipe);
+		fr->batch_bytes = 0;
+		if (fr->batch == NULL)
+			return false;
+	}
+	before = row_batch_count(fr->batch);
+	if (!row_batch_parse(fr->batch, data, len, fr->rows + 1, msg, sizeof(msg)))
+	{
+		log_error("staging file %s is not valid NDJSON: %s", fr->data_path, msg);
 		return false;
 	}
-	return rc->fn(rc->ctx, row, rc->file);
+	fr->rows += row_batch_count(fr->batch) - before;
+	fr->batch_bytes += len;
+	return true;
+}
+
+/* last_newline: the last '\n' of buf[0, len), or NULL (memrchr is a GNU
+ * extension). Lines are short, so this looks at a few hundred bytes. */
+static const char *
+last_newline(const char *buf, size_t len)
+{
+	while (len > 0)
+	{
+		if (buf[--len] == '\n')
+			return buf + len;
+	}
+	return NULL;
+}
+
+/* grow_line_buffer doubles the producer's buffer up to READ_MAX_LINE. */
+static bool
+grow_line_buffer(ReadPipe *p, const char *data_path)
+{
+	size_t cap = p->buf_cap * 2;
+	char *grown;
+
+	if (cap > READ_MAX_LINE)
+	{
+		log_error("staging file %s has a row longer than %d MiB: refusing it", data_path,
+				  READ_MAX_LINE / (1024 * 1024));
+		return false;
+	}
+	grown = realloc(p->buf, cap);
+	if (grown == NULL)
+	{
+		log_error("out of memory reading %s", data_path);
+		return false;
+	}
+	p->buf = grown;
+	p->buf_cap = cap;
+	return true;
 }
 
 /*
- * staging_read_file streams one data file through the parser while hashing
- * it. The size is checked before the first row is delivered, so a file
- * cut short or appended to is refused without passing on any of its rows;
- * content changes of the same size are caught by the hash at the end.
+ * produce_file reads, hashes and parses one data file. The size is checked
+ * before the first row is handed on, so a file cut short or appended to is
+ * refused without passing on any of its rows; content changes of the same
+ * size are caught by the hash at the end, which fails the whole read.
+ * Returns false on failure (logged, *err set) or when cancelled.
  */
 static bool
-staging_read_file(StagingEntry *e, StagingRowFn fn, void *ctx, ClError *err)
+produce_file(ReadPipe *p, StagingEntry *e, RowBatch **batch, ClError *err)
 {
 	char manifest_name[128];
 	char *manifest_path = NULL;
 	char *data_path = NULL;
 	StagingManifest m = {0};
-	StagingReadCtx rc = {0};
-	JsonStream *stream = NULL;
-	char *chunk = NULL;
-	FILE *fp = NULL;
+	FileRead fr = {0};
+	int fd = -1;
 	Sha256 sha;
 	char sha_hex[SHA256_HEX_SIZE];
 	char eb[128];
 	struct stat st;
 	int64_t bytes = 0;
+	size_t carry = 0;
 	ClError fail = CL_ERR_DATA;
 	bool ok = false;
 
+	fr.pipe = p;
+	fr.entry = e;
+	fr.batch = *batch;
 	snprintf(manifest_name, sizeof(manifest_name), "%s%s", e->file.run_id, MANIFEST_SUFFIX);
 	manifest_path = staging_join(e->dir, manifest_name);
 	if (manifest_path == NULL)
@@ -1817,17 +2016,18 @@ staging_read_file(StagingEntry *e, StagingRowFn fn, void *ctx, ClError *err)
 	data_path = staging_join(e->dir, m.file);
 	if (data_path == NULL)
 		goto oom;
+	fr.data_path = data_path;
 	snprintf(e->file.path, sizeof(e->file.path), "%s", data_path);
 	e->file.rows = m.rows;
 
-	fp = fopen(data_path, "rb");
-	if (fp == NULL)
+	fd = open(data_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
 	{
 		log_error("cannot open staging file %s named by %s: %s", data_path, manifest_path,
 				  staging_strerror(errno, eb, sizeof(eb)));
 		goto cleanup;
 	}
-	if (fstat(fileno(fp), &st) != 0)
+	if (fstat(fd, &st) != 0)
 	{
 		log_error("cannot stat %s: %s", data_path, staging_strerror(errno, eb, sizeof(eb)));
 		goto cleanup;
@@ -1839,49 +2039,42 @@ staging_read_file(StagingEntry *e, StagingRowFn fn, void *ctx, ClError *err)
 				  (long long) st.st_size, (long long) m.bytes);
 		goto cleanup;
 	}
+	(void) posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 
-	rc.fn = fn;
-	rc.ctx = ctx;
-	rc.file = &e->file;
-	stream = json_stream_new("", staging_row_cb, &rc);
-	chunk = malloc(STAGING_READ_CHUNK);
-	if (stream == NULL || chunk == NULL)
-		goto oom;
 	sha256_init(&sha);
 	for (;;)
 	{
-		size_t n = fread(chunk, 1, STAGING_READ_CHUNK, fp);
-		if (n > 0)
+		ssize_t n;
+		const char *nl;
+
+		if (carry == p->buf_cap && !grow_line_buffer(p, data_path))
+			goto cleanup;
+		n = read(fd, p->buf + carry, p->buf_cap - carry);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
 		{
-			sha256_update(&sha, chunk, n);
-			bytes += (int64_t) n;
-			if (!json_stream_feed(stream, chunk, n))
-				break;
+			log_error("cannot read %s: %s", data_path, staging_strerror(errno, eb, sizeof(eb)));
+			goto cleanup;
 		}
-		if (n < STAGING_READ_CHUNK)
+		if (n == 0)
 			break;
+		sha256_update(&sha, p->buf + carry, (size_t) n);
+		bytes += n;
+		carry += (size_t) n;
+		nl = last_newline(p->buf, carry);
+		if (nl == NULL)
+			continue;   /* a line longer than what is buffered */
+
+		size_t whole = (size_t) (nl - p->buf) + 1;
+
+		if (!read_parse_lines(&fr, p->buf, whole))
+			goto cleanup;
+		memmove(p->buf, p->buf + whole, carry - whole);
+		carry -= whole;
 	}
-	if (ferror(fp))
-	{
-		log_error("cannot read %s: %s", data_path, staging_strerror(errno, eb, sizeof(eb)));
+	if (carry > 0 && !read_parse_lines(&fr, p->buf, carry))
 		goto cleanup;
-	}
-	if (json_stream_error(stream)[0] == '\0')
-		(void) json_stream_finish(stream);
-	if (rc.not_object)
-	{
-		log_error("staging file %s: row %zu is not a JSON object", data_path,
-				  json_stream_records(stream));
-		goto cleanup;
-	}
-	if (json_stream_aborted(stream))
-		goto cleanup;   /* the row callback has logged why */
-	if (json_stream_error(stream)[0] != '\0')
-	{
-		log_error("staging file %s is not valid NDJSON: %s", data_path,
-				  json_stream_error(stream));
-		goto cleanup;
-	}
 	sha256_final_hex(&sha, sha_hex);
 	if (bytes != m.bytes)
 	{
@@ -1889,11 +2082,11 @@ staging_read_file(StagingEntry *e, StagingRowFn fn, void *ctx, ClError *err)
 				  data_path, (long long) bytes, (long long) m.bytes);
 		goto cleanup;
 	}
-	if ((int64_t) json_stream_records(stream) != m.rows)
+	if ((int64_t) fr.rows != m.rows)
 	{
 		log_error("staging file %s has %zu rows but its manifest says %lld: refusing it; "
 				  "re-run the extract for this partition", data_path,
-				  json_stream_records(stream), (long long) m.rows);
+				  fr.rows, (long long) m.rows);
 		goto cleanup;
 	}
 	if (strcmp(sha_hex, m.sha256) != 0)
@@ -1903,21 +2096,136 @@ staging_read_file(StagingEntry *e, StagingRowFn fn, void *ctx, ClError *err)
 				  data_path, sha_hex, m.sha256);
 		goto cleanup;
 	}
-	ok = true;
+	/* The file is verified: its last rows go to the consumer now. */
+	if (row_batch_count(fr.batch) > 0)
+	{
+		if (!pipe_put_full(p, fr.batch, &e->file))
+		{
+			fr.batch = NULL;
+			goto cleanup;
+		}
+		fr.batch = pipe_take_free(p);
+	}
+	ok = fr.batch != NULL;
 	goto cleanup;
 
 oom:
 	log_error("out of memory reading staging files of %s", e->dir);
 	fail = CL_ERR_INTERNAL;
 cleanup:
+	*batch = fr.batch;
 	if (!ok)
 		*err = fail;
-	if (fp != NULL)
-		(void) fclose(fp);
-	json_stream_free(stream);
-	free(chunk);
+	if (fd >= 0)
+		(void) close(fd);
 	free(data_path);
 	free(manifest_path);
+	return ok;
+}
+
+/* producer_main reads every file of the list in order. */
+static void *
+producer_main(void *arg)
+{
+	ReadPipe *p = arg;
+	RowBatch *batch = pipe_take_free(p);
+	ClError err = CL_OK;
+	bool ok = batch != NULL;
+
+	for (size_t i = 0; ok && i < p->list->count; i++)
+		ok = produce_file(p, &p->list->items[i], &batch, &err);
+	pipe_lock(p);
+	if (batch != NULL)
+		p->free_batches[p->n_free++] = batch;
+	if (!ok && !p->cancelled)
+	{
+		p->producer_failed = true;
+		p->producer_err = err;
+	}
+	p->producer_done = true;
+	(void) pthread_cond_broadcast(&p->changed);
+	pipe_unlock(p);
+	return NULL;
+}
+
+/*
+ * read_files runs the producer on a second thread and feeds the rows to fn
+ * here, in file order.
+ */
+static bool
+read_files(StagingList *list, StagingRowFn fn, void *ctx, ClError *err)
+{
+	ReadPipe p = {0};
+	pthread_t producer;
+	bool started = false;
+	bool ok = false;
+	int rc;
+
+	*err = CL_ERR_INTERNAL;
+	p.list = list;
+	p.buf_cap = READ_BATCH_BYTES;
+	p.buf = malloc(p.buf_cap);
+	if (p.buf == NULL)
+	{
+		log_error("out of memory reading staging files");
+		return false;
+	}
+	(void) pthread_mutex_init(&p.mu, NULL);
+	(void) pthread_cond_init(&p.changed, NULL);
+	for (int i = 0; i < READ_DEPTH; i++)
+	{
+		p.free_batches[i] = row_batch_new();
+		if (p.free_batches[i] == NULL)
+		{
+			log_error("out of memory reading staging files");
+			goto cleanup;
+		}
+		p.n_free++;
+	}
+	rc = pthread_create(&producer, NULL, producer_main, &p);
+	if (rc != 0)
+	{
+		log_error("cannot start the staging reader thread: %s", strerror(rc));
+		goto cleanup;
+	}
+	started = true;
+
+	ReadItem it;
+	bool consumer_ok = true;
+
+	while (consumer_ok && pipe_take_full(&p, &it))
+	{
+		size_t n = row_batch_count(it.batch);
+
+		for (size_t i = 0; i < n && consumer_ok; i++)
+			consumer_ok = fn(ctx, row_batch_row(it.batch, i), it.file);
+		pipe_give_back(&p, it.batch);
+	}
+	if (!consumer_ok)
+	{
+		pipe_cancel(&p);
+		*err = CL_ERR_DATA;     /* the callback has logged why */
+	}
+	(void) pthread_join(producer, NULL);
+	started = false;
+	if (consumer_ok && p.producer_failed)
+		*err = p.producer_err;
+	else if (consumer_ok)
+		ok = true;
+
+cleanup:
+	if (started)
+	{
+		pipe_cancel(&p);
+		(void) pthread_join(producer, NULL);
+	}
+	for (size_t i = 0; i < p.n_free; i++)
+		row_batch_free(p.free_batches[i]);
+	(void) pthread_cond_destroy(&p.changed);
+	(void) pthread_mutex_destroy(&p.mu);
+	free(p.buf);
+	if (ok)
+		*err = CL_OK;
 	return ok;
 }
 
@@ -1942,11 +2250,8 @@ staging_read(const char *staging_dir, const char *entity, ClDate from,
 		goto cleanup;   /* errors have already been logged */
 	if (list.count > 1)
 		qsort(list.items, list.count, sizeof(StagingEntry), staging_entry_cmp);
-	for (size_t i = 0; i < list.count; i++)
-	{
-		if (!staging_read_file(&list.items[i], fn, ctx, err))
-			goto cleanup;   /* errors have already been logged */
-	}
+	if (list.count > 0 && !read_files(&list, fn, ctx, err))
+		goto cleanup;   /* errors have already been logged */
 	log_debug("read %zu staging files of %s from %s", list.count, entity, staging_dir);
 	ok = true;
 

@@ -34,8 +34,10 @@ typedef struct LoadCtx
 	Dataset *ds;
 	const DatasetScope *scope;
 	const char *entity;
-	char path[4096];        /* the file of the previous row */
+	const StagingFile *file;    /* the file of the previous row */
+	const char *run_id;     /* its run id, interned once per file */
 	uint32_t line;
+	size_t member_pos;      /* where the next member lookup starts */
 	ClError err;
 } LoadCtx;
 
@@ -64,15 +66,16 @@ row_error(LoadCtx *ctx, const char *fmt, ...)
 	(void) vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	log_error("staging file %s line %" PRIu32 " (%s): %s; fix the extractor's output or "
-			  "re-run the extract for this partition", ctx->path, ctx->line, ctx->entity, msg);
+			  "re-run the extract for this partition", ctx->file != NULL ? ctx->file->path : "",
+			  ctx->line, ctx->entity, msg);
 	ctx->err = CL_ERR_DATA;
 }
 
 static void
 oom(LoadCtx *ctx)
 {
-	log_error("out of memory reading %s rows (%s line %" PRIu32 ")", ctx->entity, ctx->path,
-			  ctx->line);
+	log_error("out of memory reading %s rows (%s line %" PRIu32 ")", ctx->entity,
+			  ctx->file != NULL ? ctx->file->path : "", ctx->line);
 	ctx->err = CL_ERR_INTERNAL;
 }
 
@@ -80,17 +83,35 @@ oom(LoadCtx *ctx)
  * next_line counts lines per file: the callback is called for each row in
  * file order, and a new path starts a new file.
  */
-static void
+static bool
 next_line(LoadCtx *ctx, const StagingFile *file)
 {
-	if (strcmp(ctx->path, file->path) != 0)
+	ctx->member_pos = 0;
+	if (ctx->file != file)
 	{
-		(void) snprintf(ctx->path, sizeof(ctx->path), "%s", file->path);
+		ctx->file = file;
 		ctx->line = 0;
 		ctx->ds->counts.files++;
+		ctx->run_id = strpool_intern_cstr(ctx->ds->pool, file->run_id);
+		if (ctx->run_id == NULL)
+		{
+			oom(ctx);
+			return false;
+		}
 	}
 	ctx->line++;
 	ctx->ds->counts.rows_read++;
+	return true;
+}
+
+/*
+ * member: the rows of a file share their key order, and the loaders ask for
+ * fields in nearly that order, so each lookup starts where the last ended.
+ */
+static const JsonValue *
+member(LoadCtx *ctx, const JsonValue *row, const char *name)
+{
+	return json_member_from(row, name, &ctx->member_pos);
 }
 
 /*
@@ -155,14 +176,14 @@ static bool
 field_text(LoadCtx *ctx, const JsonValue *row, const char *name, unsigned flags,
 		   const char **out)
 {
-	return value_text(ctx, json_path(row, name), name, flags, out);
+	return value_text(ctx, member(ctx, row, name), name, flags, out);
 }
 
 /* field_time: absent or null gives TX_TIME_NONE, unless required. */
 static bool
 field_time(LoadCtx *ctx, const JsonValue *row, const char *name, bool required, ClTime *out)
 {
-	const JsonValue *v = json_member(row, name);
+	const JsonValue *v = member(ctx, row, name);
 
 	*out = TX_TIME_NONE;
 	if (json_is_null(v))
@@ -187,7 +208,7 @@ field_time(LoadCtx *ctx, const JsonValue *row, const char *name, bool required, 
 static bool
 field_bool(LoadCtx *ctx, const JsonValue *row, const char *name, bool *out)
 {
-	const JsonValue *v = json_member(row, name);
+	const JsonValue *v = member(ctx, row, name);
 
 	*out = false;
 	if (json_is_null(v))
@@ -204,7 +225,7 @@ field_bool(LoadCtx *ctx, const JsonValue *row, const char *name, bool *out)
 static bool
 field_int(LoadCtx *ctx, const JsonValue *row, const char *name, int64_t *out, bool *present)
 {
-	const JsonValue *v = json_member(row, name);
+	const JsonValue *v = member(ctx, row, name);
 
 	*out = 0;
 	*present = false;
@@ -242,7 +263,7 @@ static bool
 read_key(LoadCtx *ctx, const JsonValue *row, const char *id_name,
 		 const char *system_name, RowKey *key)
 {
-	const JsonValue *v = json_member(row, id_name);
+	const JsonValue *v = member(ctx, row, id_name);
 	size_t start;
 
 	if (!field_text(ctx, row, system_name, V_INTERN, &key->system))
@@ -278,12 +299,7 @@ id_equals(const char *stored, const RowKey *key)
 static bool
 read_version(LoadCtx *ctx, const JsonValue *row, const StagingFile *file, RowVersion *ver)
 {
-	ver->run_id = strpool_intern_cstr(ctx->ds->pool, file->run_id);
-	if (ver->run_id == NULL)
-	{
-		oom(ctx);
-		return false;
-	}
+	ver->run_id = ctx->run_id;
 	ver->partition = file->date;
 	ver->line = ctx->line;
 	return field_time(ctx, row, "updated_at", false, &ver->updated_at);
@@ -357,7 +373,8 @@ load_lead(void *vctx, const JsonValue *row, const StagingFile *file)
 	bool found;
 	void *items = ds->leads;
 
-	next_line(ctx, file);
+	if (!next_line(ctx, file))
+		return false;
 	if (!read_key(ctx, row, "lead_id", "source_system", &key) || !read_version(ctx, row, file, &ver))
 		return false;
 	found = indexmap_find(&ds->lead_index, key.hash, lead_eq, ds, &key, &index);
@@ -425,11 +442,13 @@ load_touch(void *vctx, const JsonValue *row, const StagingFile *file)
 	RowKey key;
 	RowVersion ver;
 	Touch t = {0};
+	const JsonValue *person;
 	uint32_t index = 0;
 	bool found;
 	void *items = ds->touches;
 
-	next_line(ctx, file);
+	if (!next_line(ctx, file))
+		return false;
 	if (!read_key(ctx, row, "touch_id", "source_system", &key) || !read_version(ctx, row, file, &ver))
 		return false;
 	found = indexmap_find(&ds->touch_index, key.hash, touch_eq, ds, &key, &index);
@@ -451,8 +470,10 @@ load_touch(void *vctx, const JsonValue *row, const StagingFile *file)
 	}
 	t.source_system = key.system;
 	t.version = ver;
-	if (!field_text(ctx, row, "person.email", V_INTERN | V_LOWER, &t.email)
-		|| !field_text(ctx, row, "person.crm_id", V_INTERN, &t.crm_id)
+	person = member(ctx, row, "person");
+	if (!value_text(ctx, json_member(person, "email"), "person.email", V_INTERN | V_LOWER,
+					&t.email)
+		|| !value_text(ctx, json_member(person, "crm_id"), "person.crm_id", V_INTERN, &t.crm_id)
 		|| !field_time(ctx, row, "at", true, &t.at)
 		|| !field_text(ctx, row, "kind", V_INTERN, &t.kind)
 		|| !field_text(ctx, row, "source", V_INTERN | V_LOWER, &t.source)
@@ -496,7 +517,7 @@ deal_eq(const void *c, uint32_t index, const void *k)
 static bool
 read_contacts(LoadCtx *ctx, const JsonValue *row, Deal *d)
 {
-	const JsonValue *v = json_member(row, "contact_ids");
+	const JsonValue *v = member(ctx, row, "contact_ids");
 	const char **ids;
 
 	d->contact_ids = NULL;
@@ -550,7 +571,8 @@ load_deal(void *vctx, const JsonValue *row, const StagingFile *file)
 	bool found;
 	void *items = ds->deals;
 
-	next_line(ctx, file);
+	if (!next_line(ctx, file))
+		return false;
 	if (!read_key(ctx, row, "deal_id", "source_system", &key) || !read_version(ctx, row, file, &ver))
 		return false;
 	found = indexmap_find(&ds->deal_index, key.hash, deal_eq, ds, &key, &index);
@@ -647,8 +669,9 @@ load_spend(void *vctx, const JsonValue *row, const StagingFile *file)
 	bool present;
 	void *items = ds->spend;
 
-	next_line(ctx, file);
-	v = json_member(row, "date");
+	if (!next_line(ctx, file))
+		return false;
+	v = member(ctx, row, "date");
 	if (json_is_null(v) || v->type != JSON_STRING || !date_parse(v->text, &s.date))
 	{
 		row_error(ctx, "date is missing or not YYYY-MM-DD");
@@ -671,14 +694,9 @@ load_spend(void *vctx, const JsonValue *row, const StagingFile *file)
 		return false;
 	}
 	s.version.updated_at = TX_TIME_NONE;
-	s.version.run_id = strpool_intern_cstr(ds->pool, file->run_id);
+	s.version.run_id = ctx->run_id;
 	s.version.partition = file->date;
 	s.version.line = ctx->line;
-	if (s.version.run_id == NULL)
-	{
-		oom(ctx);
-		return false;
-	}
 	hash = spend_hash(&s);
 	found = indexmap_find(&ds->spend_index, hash, spend_eq, ds, &s, &index);
 	if (found)
@@ -783,7 +801,8 @@ load_email_campaign(void *vctx, const JsonValue *row, const StagingFile *file)
 	bool present;
 	void *items = ds->email_campaigns;
 
-	next_line(ctx, file);
+	if (!next_line(ctx, file))
+		return false;
 	if (!read_key(ctx, row, "campaign_id", "platform", &key) || !read_version(ctx, row, file, &ver))
 		return false;
 	found = indexmap_find(&ds->email_campaign_index, key.hash, email_campaign_eq, ds, &key, &index);
@@ -867,7 +886,8 @@ load_email_event(void *vctx, const JsonValue *row, const StagingFile *file)
 	uint64_t hash;
 	void *items;
 
-	next_line(ctx, file);
+	if (!next_line(ctx, file))
+		return false;
 	if (!field_time(ctx, row, "at", true, &e.at))
 		return false;
 	if (!localdate_get(ctx->scope->local, e.at, &local))
