@@ -4,6 +4,10 @@
  * Fields are separated by TAB, rows end with LF, NULL is \N, and backslash,
  * TAB, LF and CR inside values are escaped as \\, \t, \n, \r. Writers keep
  * a sticky failure flag: append many fields, check once at close.
+ *
+ * Every byte passes through the writer's own buffer and a running SHA-256
+ * on its way out, so the checksum of a file is known when it is closed,
+ * without reading the file back.
  */
 #ifndef CL_COPY_WRITER_H
 #define CL_COPY_WRITER_H
@@ -13,23 +17,38 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "sha256.h"
 #include "timeutil.h"
+
+/* Bytes buffered before one write(2). */
+#define COPY_WRITER_BUFSIZE (256 * 1024)
+
+struct CopyDayCache;
 
 typedef struct CopyWriter
 {
-	FILE *fp;               /* owned when opened by copy_writer_open */
+	int fd;                 /* owned when opened by copy_writer_open, else -1 */
+	FILE *fp;               /* attached stream (copy_writer_attach), not owned */
 	char *path;             /* owned: final path */
 	char *tmp_path;         /* owned: temporary path while writing */
+	char *buf;              /* owned: COPY_WRITER_BUFSIZE bytes not yet written */
+	size_t used;            /* bytes pending in buf */
+	struct CopyDayCache *days;  /* owned: dates already formatted */
+	Sha256 hash;            /* of every byte handed to the file or stream */
+	int64_t flushed;        /* bytes handed to the file or stream */
+	int64_t writeback;      /* bytes whose writeback has been started */
 	int64_t rows;
-	int64_t bytes;
+	int64_t bytes;          /* bytes written; final after close */
 	int field;              /* fields written in the current row */
 	bool failed;
+	char sha256[SHA256_HEX_SIZE];   /* of the whole output, set by a successful close */
 } CopyWriter;
 
 /* Open path for writing (under a temporary name until close). false on
  * error (logged). */
 bool copy_writer_open(CopyWriter *w, const char *path);
-/* Attach to an existing stream (tests); the stream is not closed. */
+/* Attach to an existing stream (tests, dry runs); the stream is flushed
+ * but not closed. A writer that cannot allocate its buffer is failed. */
 void copy_writer_attach(CopyWriter *w, FILE *fp);
 
 void copy_text(CopyWriter *w, const char *s);           /* NULL -> \N */
@@ -44,8 +63,9 @@ void copy_bool(CopyWriter *w, bool b);                  /* t / f */
 void copy_decimal(CopyWriter *w, int64_t num, int scale);
 void copy_end_row(CopyWriter *w);
 
-/* Flush, fsync and rename into place. false if anything failed (logged
- * with the path). Always releases the writer's resources. */
+/* Flush, fsync and rename into place; w->sha256 then holds the checksum
+ * of the bytes written. false if anything failed (logged with the path).
+ * Always releases the writer's resources. */
 bool copy_writer_close(CopyWriter *w);
 /* Drop an unfinished file. */
 void copy_writer_abort(CopyWriter *w);

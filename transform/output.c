@@ -2,6 +2,7 @@
  * output.c: COPY files, their checksums and the manifest.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -68,7 +69,8 @@ output_open(Output *o, const char *root, const char *run_id, bool dry_run, ClErr
 	bool ok = false;
 
 	memset(o, 0, sizeof(*o));
-	o->current = -1;
+	atomic_init(&o->stop, false);
+	atomic_init(&o->job_failed, false);
 	o->dry_run = dry_run;
 	*err = CL_ERR_OUTPUT;
 	o->dir = join(root, run_id, "");
@@ -120,21 +122,21 @@ cleanup:
 CopyWriter *
 output_begin(Output *o, OutputTableId t, ClError *err)
 {
+	OutputFile *f = &o->files[t];
 	char *path;
 	bool ok;
 
-	if (o->current >= 0)
+	if (f->open || f->done || f->omitted)
 	{
-		log_error("BUG: output table %s begun while %s is open", tables[t].name,
-				  tables[o->current].name);
+		log_error("BUG: output table %s begun twice", tables[t].name);
 		*err = CL_ERR_INTERNAL;
 		return NULL;
 	}
 	if (o->dry_run)
 	{
-		copy_writer_attach(&o->writer, o->devnull);
-		o->current = (int) t;
-		return &o->writer;
+		copy_writer_attach(&f->writer, o->devnull);
+		f->open = true;
+		return &f->writer;
 	}
 	path = join(o->dir, tables[t].name, ".copy");
 	if (path == NULL)
@@ -142,85 +144,142 @@ output_begin(Output *o, OutputTableId t, ClError *err)
 		*err = CL_ERR_INTERNAL;
 		return NULL;
 	}
-	ok = copy_writer_open(&o->writer, path);
+	ok = copy_writer_open(&f->writer, path);
 	free(path);
 	if (!ok)
 	{
 		*err = CL_ERR_OUTPUT;
 		return NULL;    /* errors have already been logged */
 	}
-	o->current = (int) t;
-	return &o->writer;
-}
-
-/* file_sha256 hashes a committed file; false on a read error (logged). */
-static bool
-file_sha256(const char *path, char hex[SHA256_HEX_SIZE])
-{
-	unsigned char buf[65536];
-	FILE *fp = fopen(path, "rb");
-	Sha256 h;
-	size_t n;
-	bool ok;
-
-	if (fp == NULL)
-	{
-		log_error("cannot reopen %s to checksum it: %s", path, strerror(errno));
-		return false;
-	}
-	sha256_init(&h);
-	while ((n = fread(buf, 1, sizeof(buf), fp)) > 0)
-		sha256_update(&h, buf, n);
-	ok = !ferror(fp);
-	if (!ok)
-		log_error("cannot read %s to checksum it: %s", path, strerror(errno));
-	(void) fclose(fp);
-	sha256_final_hex(&h, hex);
-	return ok;
+	f->open = true;
+	return &f->writer;
 }
 
 /*
- * output_end checksums the file after it is renamed into place, so the
- * manifest describes exactly the bytes on disk.
+ * output_end takes the checksum from the writer, which hashed every byte
+ * it wrote to the file: the manifest describes exactly the bytes on disk
+ * without reading them back.
  */
 bool
-output_end(Output *o, ClError *err)
+output_end(Output *o, OutputTableId t, ClError *err)
 {
-	OutputFile *f;
-	char *path;
+	OutputFile *f = &o->files[t];
 	bool ok;
 
-	if (o->current < 0)
+	if (!f->open)
 	{
-		log_error("BUG: output_end without a table");
+		log_error("BUG: output_end of table %s, which is not begun", tables[t].name);
 		*err = CL_ERR_INTERNAL;
 		return false;
 	}
-	f = &o->files[o->current];
-	f->rows = o->writer.rows;
-	if (!copy_writer_close(&o->writer))
+	f->rows = f->writer.rows;
+	ok = copy_writer_close(&f->writer);
+	f->open = false;
+	if (!ok)
 	{
 		*err = CL_ERR_OUTPUT;
 		return false;   /* errors have already been logged */
 	}
-	if (o->dry_run)
+	memcpy(f->sha256, f->writer.sha256, sizeof(f->sha256));
+	f->done = true;     /* on disk now: removed by output_free on failure */
+	return true;
+}
+
+/*
+ * job_run writes one table as the main thread would; a table whose fn
+ * stopped on request is dropped without a message, as the failure that
+ * asked for the stop has been logged already.
+ */
+static void
+job_run(OutputJob *job)
+{
+	Output *o = job->out;
+	CopyWriter *w = output_begin(o, job->table, &job->err);
+
+	job->ok = w != NULL;
+	if (job->ok)
 	{
-		f->done = true;
-		o->current = -1;
-		return true;
+		job->ok = job->fn(job->arg, w, &o->stop, &job->err);
+		if (job->ok)
+			job->ok = output_end(o, job->table, &job->err);
+		else
+		{
+			copy_writer_abort(w);
+			o->files[job->table].open = false;
+		}
 	}
-	path = join(o->dir, tables[o->current].name, ".copy");
-	if (path == NULL)
+	job->finished = true;
+	if (!job->ok)
+		atomic_store(&o->job_failed, true);
+}
+
+static void *
+job_main(void *arg)
+{
+	job_run(arg);
+	return NULL;
+}
+
+bool
+output_start(Output *o, OutputTableId t, OutputFillFn fn, const void *arg, ClError *err)
+{
+	OutputJob *job = &o->files[t].job;
+	int rc;
+
+	if (job->running || job->finished)
 	{
+		log_error("BUG: output table %s started twice", tables[t].name);
 		*err = CL_ERR_INTERNAL;
 		return false;
 	}
-	f->done = true;     /* on disk now: removed by output_free on failure */
-	ok = file_sha256(path, f->sha256);
-	free(path);
-	o->current = -1;
-	if (!ok)
-		*err = CL_ERR_OUTPUT;
+	job->out = o;
+	job->table = t;
+	job->fn = fn;
+	job->arg = arg;
+	job->err = CL_OK;
+	rc = pthread_create(&job->thread, NULL, job_main, job);
+	if (rc != 0)
+	{
+		log_warn("cannot start a thread for %s (%s); writing it now instead",
+				 tables[t].name, strerror(rc));
+		job_run(job);
+		return true;
+	}
+	job->running = true;
+	return true;
+}
+
+bool
+output_job_failed(const Output *o)
+{
+	return atomic_load(&o->job_failed);
+}
+
+/*
+ * output_wait reports the failure of the lowest table when several failed:
+ * with one table on a thread, which is what transform.c does, that is the
+ * first failure.
+ */
+bool
+output_wait(Output *o, ClError *err)
+{
+	bool ok = true;
+
+	for (int t = 0; t < OUT_N_TABLES; t++)
+	{
+		OutputJob *job = &o->files[t].job;
+
+		if (job->running)
+		{
+			(void) pthread_join(job->thread, NULL);
+			job->running = false;
+		}
+		if (job->finished && !job->ok && ok)
+		{
+			*err = job->err;
+			ok = false;
+		}
+	}
 	return ok;
 }
 
@@ -364,8 +423,15 @@ cleanup:
 void
 output_free(Output *o, bool committed)
 {
-	if (o->current >= 0)
-		copy_writer_abort(&o->writer);
+	ClError ignored;
+
+	atomic_store(&o->stop, true);
+	(void) output_wait(o, &ignored);
+	for (int t = 0; t < OUT_N_TABLES; t++)
+	{
+		if (o->files[t].open)
+			copy_writer_abort(&o->files[t].writer);
+	}
 	if (!committed && !o->dry_run && o->dir != NULL)
 	{
 		for (int t = 0; t < OUT_N_TABLES; t++)
@@ -385,5 +451,4 @@ output_free(Output *o, bool committed)
 		(void) fclose(o->devnull);
 	free(o->dir);
 	memset(o, 0, sizeof(*o));
-	o->current = -1;
 }

@@ -10,6 +10,8 @@
 #ifndef CL_OUTPUT_H
 #define CL_OUTPUT_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -33,21 +35,53 @@ typedef enum OutputTableId
 	OUT_N_TABLES
 } OutputTableId;
 
+struct Output;
+
+/*
+ * An OutputFillFn writes table rows from arg to w; false on error (logged,
+ * *err set). It returns false early, without logging, once *stop is set.
+ */
+typedef bool (*OutputFillFn)(const void *arg, CopyWriter *w, const atomic_bool *stop,
+							 ClError *err);
+
+/* A table written on a thread of its own (output_start). */
+typedef struct OutputJob
+{
+	struct Output *out;     /* borrowed */
+	OutputTableId table;
+	OutputFillFn fn;
+	const void *arg;        /* borrowed */
+	pthread_t thread;
+	bool running;           /* the thread is started and not joined */
+	bool finished;          /* fn has run and the result below is set */
+	bool ok;
+	ClError err;
+} OutputJob;
+
 typedef struct OutputFile
 {
+	CopyWriter writer;      /* while the table is being written */
+	OutputJob job;          /* with output_start */
 	int64_t rows;
 	char sha256[SHA256_HEX_SIZE];
+	bool open;              /* begun and not ended */
 	bool done;
 	bool omitted;           /* not part of this output (output_omit) */
 } OutputFile;
 
+/*
+ * Different tables may be written by different threads at the same time:
+ * output_begin/output_end of table t touch only files[t]. Opening,
+ * output_manifest and output_free belong to one thread, after the others
+ * have finished.
+ */
 typedef struct Output
 {
 	char *dir;              /* owned: <root>/<run_id> */
 	bool dry_run;
 	FILE *devnull;          /* owned, dry run only */
-	CopyWriter writer;      /* the table being written */
-	int current;            /* its OutputTableId, -1 when none */
+	atomic_bool stop;       /* asks the threads of output_start to give up */
+	atomic_bool job_failed; /* one of them failed (and logged why) */
 	OutputFile files[OUT_N_TABLES];
 } Output;
 
@@ -62,11 +96,31 @@ const char *output_table_load(OutputTableId t);
  */
 bool output_open(Output *o, const char *root, const char *run_id, bool dry_run, ClError *err);
 
-/* output_begin starts table t and returns its writer (borrowed). */
+/* output_begin starts table t and returns its writer (borrowed until
+ * output_end). */
 CopyWriter *output_begin(Output *o, OutputTableId t, ClError *err);
 
-/* output_end commits the current table and records its rows and sha256. */
-bool output_end(Output *o, ClError *err);
+/* output_end commits table t and records its rows and sha256. */
+bool output_end(Output *o, OutputTableId t, ClError *err);
+
+/*
+ * output_start writes table t on a thread of its own: output_begin, fn,
+ * output_end, as the caller would. arg must stay valid and unchanged until
+ * output_wait or output_free. When no thread can be started, the table is
+ * written before output_start returns, which is slower but the same.
+ * false on a failure to start (logged).
+ */
+bool output_start(Output *o, OutputTableId t, OutputFillFn fn, const void *arg, ClError *err);
+
+/* output_job_failed: a table of output_start has failed already; the
+ * caller can stop early and learn the error from output_wait. */
+bool output_job_failed(const Output *o);
+
+/*
+ * output_wait waits for the tables of output_start. false with *err of the
+ * first one that failed (each logged its failure).
+ */
+bool output_wait(Output *o, ClError *err);
 
 /*
  * output_omit leaves table t out of this output: no file, no manifest
@@ -89,8 +143,9 @@ typedef struct ManifestInfo
 bool output_manifest(Output *o, const ManifestInfo *info, ClError *err);
 
 /*
- * output_free releases the output. Unless the manifest was written, the
- * files of the run are removed, so that a failed run leaves nothing behind.
+ * output_free releases the output, first stopping and waiting for the
+ * threads of output_start. Unless the manifest was written, the files of
+ * the run are removed, so that a failed run leaves nothing behind.
  */
 void output_free(Output *o, bool committed);
 

@@ -16,7 +16,9 @@
 #ifndef CL_TABLES_H
 #define CL_TABLES_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "aggregate.h"
@@ -56,14 +58,30 @@ typedef struct TableContext
 	const int64_t *spend_reporting;     /* per spend row */
 	const char *channel_none;
 	const Daily *daily;                 /* sorted */
+	const atomic_bool *stop;            /* NULL, or set to give up early */
 } TableContext;
 
-/* Each writes its rows to w; false on error (logged, *err set). */
+/*
+ * Each writes its rows to w; false on error (logged, *err set).
+ * tables_write_touches also returns false, without a message, once
+ * tc->stop is set: it runs on a thread of its own, started as soon as the
+ * touches have their channels, and the run may fail elsewhere meanwhile.
+ */
 bool tables_write_leads(const TableContext *tc, CopyWriter *w, ClError *err);
 bool tables_write_deals(const TableContext *tc, CopyWriter *w, ClError *err);
 bool tables_write_touches(const TableContext *tc, CopyWriter *w, ClError *err);
 bool tables_write_spend(const TableContext *tc, CopyWriter *w, ClError *err);
 bool tables_write_daily(const TableContext *tc, CopyWriter *w, ClError *err);
+
+/*
+ * tables_pair_order sorts the n rows of size bytes at base by two string
+ * fields, at byte offsets group_off and id_off (neither NULL), as strcmp
+ * orders them: group first, then id, the row index breaking ties.
+ * *order is ALLOCATED, the row indexes in that order; the caller frees it.
+ * false when out of memory or given more than UINT32_MAX rows (logged).
+ */
+bool tables_pair_order(const void *base, size_t n, size_t size, size_t group_off,
+					   size_t id_off, uint32_t **order);
 
 /* spend_order: the spend_daily sort order. */
 int spend_order(const Spend *a, const Spend *b);

@@ -42,6 +42,7 @@ typedef struct Run
 	EmailStats email;               /* email_campaign_stats, collected with the credits */
 	Output out;
 	bool out_open;
+	TableContext touches_tc;        /* the touches table's, read by its thread */
 	bool committed;
 	ModelTotals totals[MODELS_MAX];
 	const char *channel_none;
@@ -170,6 +171,33 @@ fit_models(Run *r, ClError *err)
 	return true;
 }
 
+/* fill_touches: tables_write_touches as an OutputFillFn. */
+static bool
+fill_touches(const void *arg, CopyWriter *w, const atomic_bool *stop, ClError *err)
+{
+	TableContext tc = *(const TableContext *) arg;
+
+	tc.stop = stop;
+	return tables_write_touches(&tc, w, err);
+}
+
+/*
+ * start_output opens the output and starts writing the touches table on a
+ * thread of its own. That table is most of the output's bytes and needs
+ * nothing but the touches and their channels, which no later step changes,
+ * so it is written while the main thread resolves people, attributes and
+ * writes the other tables.
+ */
+static bool
+start_output(Run *r, ClError *err)
+{
+	if (!output_open(&r->out, r->settings.output_root, r->opts->run_id, r->opts->dry_run, err))
+		return false;   /* errors have already been logged */
+	r->out_open = true;
+	r->touches_tc.ds = &r->ds;
+	return output_start(&r->out, OUT_TOUCHES, fill_touches, &r->touches_tc, err);
+}
+
 /*
  * compute: the error class changes with the step, so each failure maps to the
  * exit code that tells the operator what to fix.
@@ -185,7 +213,12 @@ compute(Run *r, ClError *err)
 	if (!dataset_load(&scope, &r->ds, err))
 		return false;   /* errors have already been logged */
 	*err = CL_ERR_INTERNAL;
-	if (!channels_classify_dataset(r->rules, &r->ds) || !identity_build(&r->ds, &r->id))
+	if (!channels_classify_dataset(r->rules, &r->ds))
+		return false;
+	if (!start_output(r, err))
+		return false;
+	*err = CL_ERR_INTERNAL;
+	if (!identity_build(&r->ds, &r->id))
 		return false;
 	*err = CL_ERR_DATA;
 	if (!journeys_build(&r->ds, &r->id, &r->local, o->from, o->to, r->settings.lookback_days,
@@ -245,16 +278,23 @@ add_leads_and_spend(Run *r, int64_t *leads_created)
 
 typedef bool (*TableFn)(const TableContext *tc, CopyWriter *w, ClError *err);
 
+/*
+ * write_table stops before the table when the touches thread has failed:
+ * that failure is the run's error, and the rest of the work is wasted.
+ */
 static bool
 write_table(Run *r, OutputTableId t, const TableContext *tc, TableFn fn, ClError *err)
 {
-	CopyWriter *w = output_begin(&r->out, t, err);
+	CopyWriter *w;
 
+	if (output_job_failed(&r->out))
+		return output_wait(&r->out, err);   /* false, with the thread's error */
+	w = output_begin(&r->out, t, err);
 	if (w == NULL)
 		return false;   /* errors have already been logged */
 	if (!fn(tc, w, err))
 		return false;
-	return output_end(&r->out, err);
+	return output_end(&r->out, t, err);
 }
 
 /*
@@ -272,7 +312,7 @@ write_outputs(Run *r, TransformSummary *s, ClError *err)
 	};
 	TableContext tc = {
 		&r->ds, &r->journeys, &r->leads, &r->converter, &r->local, &r->settings.models,
-		r->spend_reporting, r->channel_none, &r->daily
+		r->spend_reporting, r->channel_none, &r->daily, NULL
 	};
 	ManifestInfo mi = {
 		o->run_id, o->from, o->to, r->settings.reporting, &r->settings.models,
@@ -284,10 +324,9 @@ write_outputs(Run *r, TransformSummary *s, ClError *err)
 	};
 	CopyWriter *w;
 
-	if (!output_open(&r->out, r->settings.output_root, o->run_id, o->dry_run, err))
-		return false;   /* errors have already been logged */
-	r->out_open = true;
 	(void) snprintf(s->output_dir, sizeof(s->output_dir), "%s", r->out.dir);
+	if (output_job_failed(&r->out))
+		return output_wait(&r->out, err);   /* false, with the thread's error */
 
 	daily_init(&r->daily, (uint32_t) r->settings.models.n);
 	*err = CL_ERR_DATA;
@@ -296,7 +335,7 @@ write_outputs(Run *r, TransformSummary *s, ClError *err)
 		return false;   /* errors have already been logged */
 	w = output_begin(&r->out, OUT_ATTRIBUTION_CREDIT, err);
 	if (w == NULL || !attribute_run(&ar, w, &r->daily, r->totals, err)
-		|| !output_end(&r->out, err))
+		|| !output_end(&r->out, OUT_ATTRIBUTION_CREDIT, err))
 		return false;
 	*err = CL_ERR_INTERNAL;
 	if (!add_leads_and_spend(r, &s->leads_created))
@@ -305,7 +344,6 @@ write_outputs(Run *r, TransformSummary *s, ClError *err)
 	if (!write_table(r, OUT_ATTRIBUTION_DAILY, &tc, tables_write_daily, err)
 		|| !write_table(r, OUT_LEADS, &tc, tables_write_leads, err)
 		|| !write_table(r, OUT_DEALS, &tc, tables_write_deals, err)
-		|| !write_table(r, OUT_TOUCHES, &tc, tables_write_touches, err)
 		|| !write_table(r, OUT_SPEND_DAILY, &tc, tables_write_spend, err))
 		return false;
 	if (r->has_fits)
@@ -314,7 +352,7 @@ write_outputs(Run *r, TransformSummary *s, ClError *err)
 		if (w == NULL)
 			return false;
 		model_fits_write_stats(&r->settings.models, &r->fits, o->from, o->to, w);
-		if (!output_end(&r->out, err))
+		if (!output_end(&r->out, OUT_ATTRIBUTION_MODEL_STATS, err))
 			return false;
 	}
 	else
@@ -328,8 +366,10 @@ write_outputs(Run *r, TransformSummary *s, ClError *err)
 	*err = CL_ERR_DATA;
 	if (!email_stats_write(&r->email, &esout, w))
 		return false;
-	if (!output_end(&r->out, err))
+	if (!output_end(&r->out, OUT_EMAIL_CAMPAIGN_STATS, err))
 		return false;
+	if (!output_wait(&r->out, err))
+		return false;   /* the touches thread's error, logged there */
 	if (!output_manifest(&r->out, &mi, err))
 		return false;
 	r->committed = !o->dry_run;
@@ -373,6 +413,20 @@ fill_summary(const Run *r, TransformSummary *s)
 }
 
 /*
+ * first_error: the main thread failed; when the touches thread had failed
+ * before it (both have logged), its error is the run's. A thread still
+ * running is stopped by output_free and its giving up does not count; only
+ * a failure of its own in the instant since the main thread's could be
+ * taken for the first.
+ */
+static void
+first_error(Run *r, ClError *err)
+{
+	if (r->out_open && output_job_failed(&r->out))
+		(void) output_wait(&r->out, err);
+}
+
+/*
  * transform_run prints the summary only after every check passed, so a
  * printed summary always describes a consistent output.
  */
@@ -395,7 +449,10 @@ transform_run(const TransformOptions *opts, TransformSummary *summary, ClError *
 	log_info("transform %s: window %s .. %s%s", opts->run_id, date_format(opts->from, from),
 			 date_format(opts->to, to), opts->dry_run ? " (dry run)" : "");
 	if (!prepare(r, err) || !compute(r, err) || !write_outputs(r, summary, err))
+	{
+		first_error(r, err);
 		goto cleanup;   /* errors have already been logged */
+	}
 	fill_summary(r, summary);
 	if (opts->summary != NULL)
 		transform_print_summary(opts->summary, opts, summary);

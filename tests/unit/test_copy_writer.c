@@ -4,13 +4,18 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "copy_writer.h"
+#include "money.h"
+#include "sha256.h"
 #include "support.h"
 
 /* An in-memory stream the writer is attached to. */
@@ -525,6 +530,307 @@ test_copy_writer_write_error_detected(void **state)
 	(void) fclose(fp);
 }
 
+/*
+ * The writer formats numbers, dates and times itself; these must stay
+ * exactly what snprintf, money_format, date_format and time_format_rfc3339
+ * produce, for edge values and for many random ones.
+ */
+static uint64_t
+next_rand(uint64_t *x)
+{
+	*x = *x * UINT64_C(6364136223846793005) + UINT64_C(1442695040888963407);
+	return *x ^ (*x >> 29);
+}
+
+/* A random int64 of random magnitude: small values and long ones both. */
+static int64_t
+rand_int64(uint64_t *x)
+{
+	uint64_t v = next_rand(x);
+	int bits = (int) (next_rand(x) % 64);
+
+	v = bits == 0 ? v : v >> (64 - bits);
+	return next_rand(x) % 2 == 0 ? (int64_t) v : -(int64_t) v;
+}
+
+/* EXPECT_FIELD writes one row holding the field that call writes (to the
+ * writer m_.w) and requires exactly the text want. */
+#define EXPECT_FIELD(call, want) \
+	do { \
+		MemOut m_; \
+		mem_open(&m_); \
+		call; \
+		copy_end_row(&m_.w); \
+		assert_true(mem_close(&m_)); \
+		assert_int_equal(m_.len, strlen(want) + 1); \
+		assert_memory_equal(m_.data, want, strlen(want)); \
+		free(m_.data); \
+	} while (0)
+
+static void
+test_copy_writer_int_format(void **state)
+{
+	static const int64_t edges[] = {
+		0, 1, -1, 9, 10, -10, 99, 100, 999999999, 1000000000, -1000000000,
+		INT64_MAX, INT64_MIN, INT64_MIN + 1, INT64_MAX - 1, INT32_MAX, INT32_MIN,
+	};
+	uint64_t x = 7;
+	char want[32];
+
+	(void) state;
+	for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]); i++)
+	{
+		snprintf(want, sizeof(want), "%" PRId64, edges[i]);
+		EXPECT_FIELD(copy_int(&m_.w, edges[i]), want);
+	}
+	for (int i = 0; i < 2000; i++)
+	{
+		int64_t v = rand_int64(&x);
+
+		snprintf(want, sizeof(want), "%" PRId64, v);
+		EXPECT_FIELD(copy_int(&m_.w, v), want);
+	}
+}
+
+static void
+test_copy_writer_fixed_format(void **state)
+{
+	static const int64_t edges[] = {
+		0, 1, -1, 5, -5, 99, -99, 100, -100, 123450, -123450, INT64_MAX, INT64_MIN,
+		INT64_MIN + 1, 999999999999999999, -999999999999999999, 1000000000000000000,
+	};
+	uint64_t x = 11;
+	char want[CL_MONEY_BUFSIZE];
+
+	(void) state;
+	for (int scale = 0; scale <= 18; scale++)
+	{
+		for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]); i++)
+		{
+			money_format(edges[i], scale, want);
+			EXPECT_FIELD(copy_decimal(&m_.w, edges[i], scale), want);
+			EXPECT_FIELD(copy_money(&m_.w, edges[i], scale), want);
+		}
+		for (int i = 0; i < 200; i++)
+		{
+			int64_t v = rand_int64(&x);
+
+			money_format(v, scale, want);
+			EXPECT_FIELD(copy_money(&m_.w, v, scale), want);
+		}
+	}
+}
+
+static void
+test_copy_writer_time_format(void **state)
+{
+	static const ClTime edges[] = {
+		0, 1, -1, 999999, 1000000, -1000000, CL_USEC_PER_DAY - 1, CL_USEC_PER_DAY,
+		-CL_USEC_PER_DAY, -CL_USEC_PER_DAY - 1, INT64_MAX, INT64_MIN, INT64_MIN + 1,
+		/* 0000-01-01, 9999-12-31T23:59:59.999999, and either side */
+		INT64_C(-62167219200000000), INT64_C(253402300799999999),
+		INT64_C(-62167219200000001), INT64_C(253402300800000000),
+		INT64_C(951782400000000),   /* 2000-02-29 */
+	};
+	static const ClDate date_edges[] = { INT32_MIN, INT32_MAX, 0, -1, -719528, 2932896 };
+	uint64_t x = 3;
+	char want[CL_TIME_BUFSIZE];
+	char want_date[CL_DATE_BUFSIZE];
+
+	(void) state;
+	for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]); i++)
+	{
+		time_format_rfc3339(edges[i], want);
+		EXPECT_FIELD(copy_time(&m_.w, edges[i]), want);
+	}
+	for (int i = 0; i < 3000; i++)
+	{
+		/* mostly around now, whole seconds half of the time; some anywhere */
+		ClTime t = (ClTime) (next_rand(&x) % (UINT64_C(4000) * 86400 * 1000000))
+			+ INT64_C(1600000000000000);
+
+		if (i % 2 == 0)
+			t -= t % CL_USEC_PER_SEC;
+		if (i % 10 == 0)
+			t = rand_int64(&x);
+		time_format_rfc3339(t, want);
+		EXPECT_FIELD(copy_time(&m_.w, t), want);
+	}
+	for (size_t i = 0; i < sizeof(date_edges) / sizeof(date_edges[0]); i++)
+	{
+		date_format(date_edges[i], want_date);
+		EXPECT_FIELD(copy_date(&m_.w, date_edges[i]), want_date);
+	}
+	for (int i = 0; i < 3000; i++)
+	{
+		ClDate d = (ClDate) (int32_t) next_rand(&x);
+
+		if (i % 2 == 0)
+			d = (ClDate) (d % 4000) + 19000;    /* near now: the day cache reuses slots */
+		date_format(d, want_date);
+		EXPECT_FIELD(copy_date(&m_.w, d), want_date);
+	}
+	/* one writer for many days, so that days share slots of the cache */
+	{
+		MemOut m;
+		char *expect = malloc(5000 * (CL_TIME_BUFSIZE + CL_DATE_BUFSIZE + 2));
+		size_t len = 0;
+
+		assert_non_null(expect);
+		mem_open(&m);
+		for (int i = 0; i < 5000; i++)
+		{
+			ClTime t = (ClTime) (next_rand(&x) % (UINT64_C(9000) * 86400 * 1000000));
+			ClDate d = (ClDate) (next_rand(&x) % 9000);
+
+			copy_time(&m.w, t);
+			copy_date(&m.w, d);
+			copy_end_row(&m.w);
+			len += (size_t) snprintf(expect + len, CL_TIME_BUFSIZE + CL_DATE_BUFSIZE + 2,
+									 "%s\t%s\n", time_format_rfc3339(t, want),
+									 date_format(d, want_date));
+		}
+		assert_true(mem_close(&m));
+		assert_int_equal(m.len, len);
+		assert_memory_equal(m.data, expect, len);
+		free(m.data);
+		free(expect);
+	}
+}
+
+/*
+ * Many rows of every kind, some with fields longer than the buffer, all
+ * through one writer: the bytes must equal the same rows formatted one at a
+ * time, and the writer's checksum the SHA-256 of those bytes.
+ */
+static void
+test_copy_writer_buffer_boundaries(void **state)
+{
+	size_t big_len = COPY_WRITER_BUFSIZE * 2 + 17;
+	char *big = malloc(big_len);
+	MemOut m;
+	uint64_t x = 5;
+	size_t nrows = 0;
+	Row *rows;
+	Sha256 h;
+	char hex[SHA256_HEX_SIZE];
+
+	(void) state;
+	assert_non_null(big);
+	for (size_t i = 0; i < big_len; i++)
+		big[i] = "ab\\\tc\n\r"[i % 7];
+	mem_open(&m);
+	for (int r = 0; r < 30000; r++)
+	{
+		copy_int(&m.w, rand_int64(&x));
+		copy_text(&m.w, r % 3 == 0 ? "tab\there" : "plain");
+		copy_time(&m.w, (ClTime) (next_rand(&x) % INT64_C(2000000000000000)));
+		copy_money(&m.w, rand_int64(&x), 2);
+		if (r % 10000 == 5)
+			copy_text_len(&m.w, big, big_len);
+		else
+			copy_null(&m.w);
+		copy_end_row(&m.w);
+	}
+	assert_true(mem_close(&m));
+	assert_int_equal(m.w.rows, 30000);
+	assert_int_equal(m.w.bytes, (int64_t) m.len);
+	sha256_init(&h);
+	sha256_update(&h, m.data, m.len);
+	sha256_final_hex(&h, hex);
+	assert_string_equal(m.w.sha256, hex);
+	rows = decode_copy(m.data, m.len, &nrows);
+	assert_int_equal(nrows, 30000);
+	for (size_t r = 0; r < nrows; r++)
+	{
+		assert_int_equal(rows[r].nfields, 5);
+		if (r % 10000 == 5)
+		{
+			assert_int_equal(rows[r].fields[4].len, big_len);
+			assert_memory_equal(rows[r].fields[4].data, big, big_len);
+		}
+		else
+			assert_true(rows[r].fields[4].is_null);
+	}
+	free_rows(rows, nrows);
+	free(m.data);
+	free(big);
+}
+
+/* The checksum of a committed file is the SHA-256 of its bytes on disk. */
+static void
+test_copy_writer_file_checksum(void **state)
+{
+	char *dir = ts_make_tmpdir("copyw");
+	char path[1024];
+	CopyWriter w;
+	size_t len = 0;
+	char *text;
+	Sha256 h;
+	char hex[SHA256_HEX_SIZE];
+
+	(void) state;
+	snprintf(path, sizeof(path), "%s/sum.copy", dir);
+	assert_true(copy_writer_open(&w, path));
+	for (int r = 0; r < 100000; r++)
+	{
+		copy_int(&w, r);
+		copy_text(&w, "a\\b");
+		copy_date(&w, (ClDate) (r % 500));
+		copy_end_row(&w);
+	}
+	assert_true(copy_writer_close(&w));
+	text = ts_read_file(path, &len);
+	assert_int_equal(w.bytes, (int64_t) len);
+	assert_true(len > 3 * COPY_WRITER_BUFSIZE);
+	sha256_init(&h);
+	sha256_update(&h, text, len);
+	sha256_final_hex(&h, hex);
+	assert_string_equal(w.sha256, hex);
+	free(text);
+	ts_rmdir_r(dir);
+	free(dir);
+}
+
+/*
+ * A write(2) that fails (here EFBIG beyond the file size limit, as ENOSPC
+ * would on a full disk) fails the writer, and close neither commits nor
+ * leaves the temporary file.
+ */
+static void
+test_copy_writer_fd_write_error(void **state)
+{
+	char *dir = ts_make_tmpdir("copyw");
+	char path[1024];
+	char tmp[1024];
+	CopyWriter w;
+	struct rlimit old;
+	struct rlimit small;
+	void (*old_handler)(int);
+
+	(void) state;
+	snprintf(path, sizeof(path), "%s/big.copy", dir);
+	snprintf(tmp, sizeof(tmp), "%s/big.copy.tmp", dir);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	small = old;
+	small.rlim_cur = 100000;
+	old_handler = signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+	assert_true(copy_writer_open(&w, path));
+	for (int r = 0; r < 20000 && !w.failed; r++)
+	{
+		copy_text(&w, "0123456789012345678901234567890123456789");
+		copy_end_row(&w);
+	}
+	assert_false(copy_writer_close(&w));
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	(void) signal(SIGXFSZ, old_handler);
+	assert_false(file_exists(path));
+	assert_false(file_exists(tmp));
+	ts_rmdir_r(dir);
+	free(dir);
+}
+
 int
 main(void)
 {
@@ -541,6 +847,12 @@ main(void)
 		cmocka_unit_test(test_copy_writer_abort_removes_file),
 		cmocka_unit_test(test_copy_writer_open_failure),
 		cmocka_unit_test(test_copy_writer_write_error_detected),
+		cmocka_unit_test(test_copy_writer_int_format),
+		cmocka_unit_test(test_copy_writer_fixed_format),
+		cmocka_unit_test(test_copy_writer_time_format),
+		cmocka_unit_test(test_copy_writer_buffer_boundaries),
+		cmocka_unit_test(test_copy_writer_file_checksum),
+		cmocka_unit_test(test_copy_writer_fd_write_error),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
