@@ -80,19 +80,20 @@ strpool_free(StrPool *p)
  * gets a chunk of its own, linked behind the head so that the head keeps
  * its free space.
  */
-void *
-strpool_alloc(StrPool *p, size_t size)
+static void *
+carve(StrPool *p, size_t size, size_t align)
 {
-	size_t need = (size + ALIGNMENT - 1) & ~(size_t) (ALIGNMENT - 1);
 	Chunk *c = p->chunks;
+	size_t at = c != NULL ? (c->used + align - 1) & ~(align - 1) : 0;
+	size_t need = size;
 	void *out;
 
-	if (need < size)
+	if (need > SIZE_MAX - sizeof(Chunk))
 	{
 		log_error("string pool request of %zu bytes is too large", size);
 		return NULL;
 	}
-	if (c == NULL || c->cap - c->used < need)
+	if (c == NULL || at > c->cap || c->cap - at < need)
 	{
 		size_t cap = need > CHUNK_SIZE ? need : CHUNK_SIZE;
 		Chunk *n = malloc(sizeof(Chunk) + cap);
@@ -115,11 +116,23 @@ strpool_alloc(StrPool *p, size_t size)
 			n->next = c;
 			p->chunks = n;
 		}
+		if (p->chunks != n)
+		{
+			n->used = need;     /* a chunk of its own, behind the head */
+			return n->data;
+		}
 		c = n;
+		at = 0;
 	}
-	out = c->data + c->used;
-	c->used += need;
+	out = c->data + at;
+	c->used = at + need;
 	return out;
+}
+
+void *
+strpool_alloc(StrPool *p, size_t size)
+{
+	return carve(p, size, ALIGNMENT);
 }
 
 const char *
@@ -128,7 +141,7 @@ strpool_copy(StrPool *p, const char *s, size_t len)
 	char *out;
 
 	len = strnlen(s, len);
-	out = strpool_alloc(p, len + 1);
+	out = carve(p, len + 1, 1);     /* strings need no alignment */
 	if (out == NULL)
 		return NULL;
 	memcpy(out, s, len);
@@ -137,8 +150,9 @@ strpool_copy(StrPool *p, const char *s, size_t len)
 }
 
 /*
- * grow_table doubles the intern table when it is half full; the stored
- * hash bits make rehashing free of string reads.
+ * grow_table doubles the intern table when it is three-quarters full; the
+ * stored hash bits make rehashing free of string reads and keep probes
+ * cheap at that load.
  */
 static bool
 grow_table(StrPool *p)
@@ -201,7 +215,7 @@ strpool_intern(StrPool *p, const char *s, size_t len)
 	p->slots[i] = out;
 	p->hashes[i] = h;
 	p->count++;
-	if (p->count * 2 > p->nslots && !grow_table(p))
+	if (p->count * 4 > p->nslots * 3 && !grow_table(p))
 		return NULL;
 	return out;
 }
