@@ -11,9 +11,7 @@ void
 indexmap_free(IndexMap *m)
 {
 	free(m->slots);
-	free(m->hashes);
 	m->slots = NULL;
-	m->hashes = NULL;
 	m->nslots = 0;
 	m->count = 0;
 }
@@ -32,11 +30,11 @@ indexmap_find(const IndexMap *m, uint64_t hash, IndexMapEq eq,
 	if (m->nslots == 0)
 		return false;
 	i = h & (m->nslots - 1);
-	while (m->slots[i] != 0)
+	while (m->slots[i].index1 != 0)
 	{
-		if (m->hashes[i] == h && eq(ctx, m->slots[i] - 1, key))
+		if (m->slots[i].hash == h && eq(ctx, m->slots[i].index1 - 1, key))
 		{
-			*index = m->slots[i] - 1;
+			*index = m->slots[i].index1 - 1;
 			return true;
 		}
 		i = (i + 1) & (m->nslots - 1);
@@ -51,13 +49,10 @@ indexmap_find(const IndexMap *m, uint64_t hash, IndexMapEq eq,
 static bool
 rehash(IndexMap *m, size_t nslots)
 {
-	uint32_t *slots = calloc(nslots, sizeof(uint32_t));
-	uint32_t *hashes = calloc(nslots, sizeof(uint32_t));
+	IndexSlot *slots = calloc(nslots, sizeof(IndexSlot));
 
-	if (slots == NULL || hashes == NULL)
+	if (slots == NULL)
 	{
-		free(slots);
-		free(hashes);
 		log_error("out of memory growing an index to %zu slots", nslots);
 		return false;
 	}
@@ -65,18 +60,15 @@ rehash(IndexMap *m, size_t nslots)
 	{
 		size_t j;
 
-		if (m->slots[i] == 0)
+		if (m->slots[i].index1 == 0)
 			continue;
-		j = m->hashes[i] & (nslots - 1);
-		while (slots[j] != 0)
+		j = m->slots[i].hash & (nslots - 1);
+		while (slots[j].index1 != 0)
 			j = (j + 1) & (nslots - 1);
 		slots[j] = m->slots[i];
-		hashes[j] = m->hashes[i];
 	}
 	free(m->slots);
-	free(m->hashes);
 	m->slots = slots;
-	m->hashes = hashes;
 	m->nslots = nslots;
 	return true;
 }
@@ -105,10 +97,10 @@ indexmap_insert(IndexMap *m, uint64_t hash, uint32_t index)
 			return false;
 	}
 	i = h & (m->nslots - 1);
-	while (m->slots[i] != 0)
+	while (m->slots[i].index1 != 0)
 		i = (i + 1) & (m->nslots - 1);
-	m->slots[i] = index + 1;
-	m->hashes[i] = h;
+	m->slots[i].index1 = index + 1;
+	m->slots[i].hash = h;
 	m->count++;
 	return true;
 }
