@@ -53,6 +53,13 @@ struct RowBatch
 	size_t parsed;          /* rows completed or started in this parse */
 	bool oom;
 	bool too_deep;
+
+	/* line checking: every row starts and ends on its own line */
+	yajl_handle yajl;
+	const char *data;
+	size_t scan_pos;        /* newlines before scan_pos are counted */
+	size_t line;            /* 0-based line of scan_pos */
+	size_t bad_line;        /* 1-based line index of a misplaced row, or 0 */
 };
 
 RowBatch *
@@ -221,6 +228,43 @@ push_row(RowBatch *b, const JsonValue *v)
 	return true;
 }
 
+/*
+ * line_now: the 0-based line of the token yajl has just read. Offsets only
+ * grow within a parse, so the newlines are counted once in all.
+ */
+static size_t
+line_now(RowBatch *b)
+{
+	size_t at = yajl_get_bytes_consumed(b->yajl);
+	const char *p = b->data + b->scan_pos;
+	const char *end = b->data + at;
+
+	while (p < end && (p = memchr(p, '\n', (size_t) (end - p))) != NULL)
+	{
+		b->line++;
+		p++;
+	}
+	b->scan_pos = at;
+	return b->line;
+}
+
+/*
+ * check_row_line: row k of this parse (0-based) must be on line k, which
+ * holds nothing else. Checked when a row starts and when it ends, so a
+ * blank line, two values on one line and a value over two lines are all
+ * caught at the first line that breaks the rule.
+ */
+static int
+check_row_line(RowBatch *b, size_t row)
+{
+	size_t line = line_now(b);
+
+	if (line == row)
+		return 1;
+	b->bad_line = (line < row ? line : row) + 1;
+	return 0;
+}
+
 /* place: a new value goes into its parent, or becomes a row at the top. */
 static int
 place(RowBatch *b, JsonValue *v, bool container)
@@ -229,6 +273,8 @@ place(RowBatch *b, JsonValue *v, bool container)
 		return 0;
 	if (b->depth == 0)
 	{
+		if (!check_row_line(b, b->parsed))
+			return 0;
 		b->parsed++;
 		if (v->type != JSON_OBJECT && b->not_object == 0)
 			b->not_object = b->parsed;
@@ -362,6 +408,8 @@ cb_end(void *ctx)
 		}
 	}
 	b->n_scratch = f->first;
+	if (b->depth == 0)
+		return check_row_line(b, b->parsed - 1);
 	return 1;
 }
 
@@ -377,31 +425,6 @@ static const yajl_callbacks callbacks = {
 	.yajl_end_array = cb_end,
 };
 
-/* count_lines: lines holding anything, the last one may lack its '\n'. */
-static size_t
-count_lines(const char *data, size_t len)
-{
-	size_t n = 0;
-	const char *p = data;
-	const char *end = data + len;
-
-	for (;;)
-	{
-		const char *nl = memchr(p, '\n', (size_t) (end - p));
-
-		if (nl == NULL)
-			break;
-		n++;
-		p = nl + 1;
-	}
-	for (; p < end; p++)
-	{
-		if (*p != ' ' && *p != '\t' && *p != '\r')
-			return n + 1;
-	}
-	return n;
-}
-
 /* line_of: the 0-based line of byte offset within data. */
 static size_t
 line_of(const char *data, size_t offset)
@@ -413,16 +436,38 @@ line_of(const char *data, size_t offset)
 	return n;
 }
 
+/* only_space_after: what follows the last row is its line end, if anything. */
+static bool
+only_space_after(const char *data, size_t from, size_t len)
+{
+	size_t newlines = 0;
+
+	for (size_t i = from; i < len; i++)
+	{
+		if (data[i] == '\n')
+		{
+			if (++newlines > 1)
+				return false;   /* a blank line after the last row */
+		}
+		else if (data[i] != ' ' && data[i] != '\t' && data[i] != '\r')
+			return false;
+	}
+	return true;
+}
+
 bool
 row_batch_parse(RowBatch *b, const char *data, size_t len, size_t first_row,
 				char *err, size_t errsize)
 {
-	size_t rows_before = b->n_rows;
-	yajl_handle h = yajl_alloc(&callbacks, NULL, b);
+	yajl_handle h;
 	yajl_status st;
+	bool completing = false;
 	bool ok = false;
 
 	err[0] = '\0';
+	if (len == 0)
+		return true;
+	h = yajl_alloc(&callbacks, NULL, b);
 	if (h == NULL)
 	{
 		(void) snprintf(err, errsize, "out of memory");
@@ -436,14 +481,27 @@ row_batch_parse(RowBatch *b, const char *data, size_t len, size_t first_row,
 	b->parsed = 0;
 	b->oom = false;
 	b->too_deep = false;
+	b->yajl = h;
+	b->data = data;
+	b->scan_pos = 0;
+	b->line = 0;
+	b->bad_line = 0;
 	if (b->current == NULL)
 		b->current = b->blocks;
 
 	st = yajl_parse(h, (const unsigned char *) data, len);
 	if (st == yajl_status_ok)
+	{
+		/* yajl forgets its offset here: a failure is in the last row begun */
+		completing = true;
 		st = yajl_complete_parse(h);
+	}
 	if (b->oom)
 		(void) snprintf(err, errsize, "out of memory");
+	else if (b->bad_line != 0)
+		(void) snprintf(err, errsize, "row %zu: staging holds exactly one JSON object per line "
+						"(a blank line, two values on a line, or a value over two lines)",
+						first_row + b->bad_line - 1);
 	else if (b->too_deep)
 		(void) snprintf(err, errsize, "row %zu: nested deeper than %d levels",
 						first_row + line_of(data, yajl_get_bytes_consumed(h)), MAX_DEPTH);
@@ -451,10 +509,13 @@ row_batch_parse(RowBatch *b, const char *data, size_t len, size_t first_row,
 	{
 		unsigned char *msg = yajl_get_error(h, 0, NULL, 0);
 		size_t at = yajl_get_bytes_consumed(h);
+		size_t row;
 
-		if (at > len)
-			at = len;
-		(void) snprintf(err, errsize, "row %zu: %s", first_row + line_of(data, at),
+		if (completing)
+			row = b->parsed > 0 ? b->parsed - 1 : 0;
+		else
+			row = line_of(data, at < len ? at : len);
+		(void) snprintf(err, errsize, "row %zu: %s", first_row + row,
 						msg != NULL ? (const char *) msg : "syntax error");
 		if (msg != NULL)
 			yajl_free_error(h, msg);
@@ -462,13 +523,14 @@ row_batch_parse(RowBatch *b, const char *data, size_t len, size_t first_row,
 	else if (b->not_object != 0)
 		(void) snprintf(err, errsize, "row %zu is not a JSON object",
 						first_row + b->not_object - 1);
-	else if (b->n_rows - rows_before != count_lines(data, len))
-		(void) snprintf(err, errsize, "rows %zu to %zu hold %zu JSON values on %zu lines: "
-						"staging holds exactly one object per line, with no blank lines",
-						first_row, first_row + count_lines(data, len) - 1,
-						b->n_rows - rows_before, count_lines(data, len));
+	else if (!only_space_after(data, b->scan_pos, len))
+		(void) snprintf(err, errsize, "row %zu: staging holds exactly one JSON object per line "
+						"(a blank line, two values on a line, or a value over two lines)",
+						first_row + b->parsed);
 	else
 		ok = true;
+	b->yajl = NULL;
+	b->data = NULL;
 	yajl_free(h);
 	return ok;
 }

@@ -2221,6 +2221,9 @@ cleanup:
 	}
 	for (size_t i = 0; i < p.n_free; i++)
 		row_batch_free(p.free_batches[i]);
+	/* batches still queued when the consumer stopped early */
+	for (size_t i = 0; i < p.n_full; i++)
+		row_batch_free(p.full[(p.full_head + i) % READ_DEPTH].batch);
 	(void) pthread_cond_destroy(&p.changed);
 	(void) pthread_mutex_destroy(&p.mu);
 	free(p.buf);

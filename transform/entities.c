@@ -432,7 +432,9 @@ touch_eq(const void *c, uint32_t index, const void *k)
 
 /*
  * load_touch: touches are the bulk of a run, so fields are copied only for
- * the version that wins.
+ * the version that wins. Landing-page URLs repeat (one per campaign and
+ * creative) and were the largest item of memory at ten million touches, so
+ * they are interned; click ids are unique and copied.
  */
 static bool
 load_touch(void *vctx, const JsonValue *row, const StagingFile *file)
@@ -455,7 +457,7 @@ load_touch(void *vctx, const JsonValue *row, const StagingFile *file)
 	if (found)
 	{
 		ds->counts.rows_superseded++;
-		if (!version_newer(&ver, &ds->touches[index].version))
+		if (!version_newer(&ver, &ds->touch_versions[index]))
 			return true;
 		t.touch_id = ds->touches[index].touch_id;
 	}
@@ -469,7 +471,6 @@ load_touch(void *vctx, const JsonValue *row, const StagingFile *file)
 		}
 	}
 	t.source_system = key.system;
-	t.version = ver;
 	person = member(ctx, row, "person");
 	if (!value_text(ctx, json_member(person, "email"), "person.email", V_INTERN | V_LOWER,
 					&t.email)
@@ -483,12 +484,25 @@ load_touch(void *vctx, const JsonValue *row, const StagingFile *file)
 		|| !field_text(ctx, row, "term", V_INTERN, &t.term)
 		|| !field_text(ctx, row, "campaign_id", V_INTERN, &t.campaign_id)
 		|| !field_text(ctx, row, "click_id", V_COPY, &t.click_id)
-		|| !field_text(ctx, row, "url", V_COPY, &t.url))
+		|| !field_text(ctx, row, "url", V_INTERN, &t.url))
 		return false;
 	if (!place(ctx, &items, &ds->n_touches, &ds->cap_touches, sizeof(Touch), found, &index))
 		return false;
 	ds->touches = items;
+	if (ds->cap_touch_versions < ds->cap_touches)
+	{
+		void *grown = realloc(ds->touch_versions, ds->cap_touches * sizeof(RowVersion));
+
+		if (grown == NULL)
+		{
+			oom(ctx);
+			return false;
+		}
+		ds->touch_versions = grown;
+		ds->cap_touch_versions = ds->cap_touches;
+	}
 	ds->touches[index] = t;
+	ds->touch_versions[index] = ver;
 	if (!found)
 	{
 		if (!indexmap_insert(&ds->touch_index, key.hash, index))
@@ -990,6 +1004,24 @@ dataset_init(Dataset *ds)
 	return ds->empty != NULL;
 }
 
+/*
+ * dataset_release_load_state frees what only deduplication needs: every
+ * later step works on the arrays.
+ */
+static void
+dataset_release_load_state(Dataset *ds)
+{
+	free(ds->touch_versions);
+	ds->touch_versions = NULL;
+	ds->cap_touch_versions = 0;
+	indexmap_free(&ds->lead_index);
+	indexmap_free(&ds->touch_index);
+	indexmap_free(&ds->deal_index);
+	indexmap_free(&ds->spend_index);
+	indexmap_free(&ds->email_campaign_index);
+	indexmap_free(&ds->email_event_index);
+}
+
 bool
 dataset_load(const DatasetScope *scope, Dataset *ds, ClError *err)
 {
@@ -1008,6 +1040,7 @@ dataset_load(const DatasetScope *scope, Dataset *ds, ClError *err)
 		|| !read_entity(scope, ds, "email_event", scope->from - 1, scope->to + 1,
 						load_email_event, err))
 		return false;   /* errors have already been logged */
+	dataset_release_load_state(ds);
 	log_info("read %" PRId64 " rows from %" PRId64 " staging files: %zu leads, %zu deals, "
 			 "%zu touches, %zu spend rows, %zu email campaigns, %zu email events "
 			 "(%" PRId64 " older versions or repeats dropped)",
@@ -1024,18 +1057,13 @@ dataset_free(Dataset *ds)
 {
 	if (ds == NULL)
 		return;
+	dataset_release_load_state(ds);
 	free(ds->leads);
 	free(ds->touches);
 	free(ds->deals);
 	free(ds->spend);
 	free(ds->email_campaigns);
 	free(ds->email_events);
-	indexmap_free(&ds->lead_index);
-	indexmap_free(&ds->touch_index);
-	indexmap_free(&ds->deal_index);
-	indexmap_free(&ds->spend_index);
-	indexmap_free(&ds->email_campaign_index);
-	indexmap_free(&ds->email_event_index);
 	strpool_free(ds->pool);
 	memset(ds, 0, sizeof(*ds));
 }

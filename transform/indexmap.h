@@ -19,10 +19,17 @@
 
 typedef bool (*IndexMapEq)(const void *ctx, uint32_t index, const void *key);
 
+/* A slot: the element's index + 1 (0 = empty) and its hash bits, side by
+ * side so that a probe reads one cache line, not two. */
+typedef struct IndexSlot
+{
+	uint32_t index1;
+	uint32_t hash;
+} IndexSlot;
+
 typedef struct IndexMap
 {
-	uint32_t *slots;        /* owned: index + 1, 0 = empty */
-	uint32_t *hashes;       /* owned: hash bits of each slot */
+	IndexSlot *slots;       /* owned */
 	size_t nslots;          /* power of two, 0 before the first insert */
 	size_t count;
 } IndexMap;

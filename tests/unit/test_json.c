@@ -290,6 +290,110 @@ test_json_member_lookup(void **state)
 	json_free(doc);
 }
 
+/* json_member_from: cyclic lookup from a position, left after the hit. */
+static void
+test_json_member_from(void **state)
+{
+	const char *text = "{\"a\":1,\"b\":2,\"c\":3,\"ab\":4,\"d\":{\"x\":5}}";
+	JsonValue *doc = json_parse(text, strlen(text), NULL, 0);
+	JsonValue *empty = json_parse("{}", 2, NULL, 0);
+	JsonValue *arr = json_parse("[\"a\",1]", 7, NULL, 0);
+	JsonValue *dup = json_parse("{\"k\":1,\"z\":0,\"k\":2}", 19, NULL, 0);
+	size_t pos = 0;
+
+	(void) state;
+	assert_non_null(doc);
+	assert_non_null(empty);
+	assert_non_null(arr);
+	assert_non_null(dup);
+
+	/* in key order: each hit leaves pos just after it */
+	assert_string_equal(json_text(json_member_from(doc, "a", &pos)), "1");
+	assert_int_equal(pos, 1);
+	assert_string_equal(json_text(json_member_from(doc, "b", &pos)), "2");
+	assert_int_equal(pos, 2);
+	assert_string_equal(json_text(json_member_from(doc, "c", &pos)), "3");
+	assert_int_equal(pos, 3);
+	assert_string_equal(json_text(json_member_from(doc, "ab", &pos)), "4");
+	assert_int_equal(pos, 4);
+	assert_ptr_equal(json_member_from(doc, "d", &pos), json_member(doc, "d"));
+	assert_int_equal(pos, 5);
+	/* pos == count wraps to the start */
+	assert_string_equal(json_text(json_member_from(doc, "a", &pos)), "1");
+	assert_int_equal(pos, 1);
+
+	/* out of order: wraps around past the end */
+	pos = 3;
+	assert_string_equal(json_text(json_member_from(doc, "b", &pos)), "2");
+	assert_int_equal(pos, 2);
+	pos = 4;
+	assert_string_equal(json_text(json_member_from(doc, "a", &pos)), "1");
+	assert_int_equal(pos, 1);
+	/* a key right at pos, and one just before it (a full lap) */
+	pos = 2;
+	assert_string_equal(json_text(json_member_from(doc, "c", &pos)), "3");
+	assert_int_equal(pos, 3);
+	pos = 3;
+	assert_string_equal(json_text(json_member_from(doc, "c", &pos)), "3");
+	assert_int_equal(pos, 3);
+	/* keys that share a first byte or a prefix are not confused */
+	pos = 0;
+	assert_string_equal(json_text(json_member_from(doc, "ab", &pos)), "4");
+	assert_int_equal(pos, 4);
+	pos = 4;
+	assert_string_equal(json_text(json_member_from(doc, "a", &pos)), "1");
+	assert_int_equal(pos, 1);
+
+	/* absent keys: NULL, pos untouched, from any start */
+	for (size_t start = 0; start < 7; start++)
+	{
+		pos = start;
+		assert_null(json_member_from(doc, "e", &pos));
+		assert_int_equal(pos, start);
+		assert_null(json_member_from(doc, "", &pos));
+		assert_null(json_member_from(doc, "abc", &pos));
+		assert_null(json_member_from(doc, "x", &pos));  /* nested, not a member */
+		assert_int_equal(pos, start);
+	}
+
+	/* pos beyond count starts over at the beginning */
+	pos = 99;
+	assert_string_equal(json_text(json_member_from(doc, "c", &pos)), "3");
+	assert_int_equal(pos, 3);
+	pos = SIZE_MAX;
+	assert_string_equal(json_text(json_member_from(doc, "a", &pos)), "1");
+	assert_int_equal(pos, 1);
+
+	/* not objects, empty objects, NULL: NULL and pos untouched */
+	pos = 1;
+	assert_null(json_member_from(arr, "a", &pos));
+	assert_int_equal(pos, 1);
+	assert_null(json_member_from(json_member(doc, "a"), "a", &pos));
+	assert_null(json_member_from(empty, "a", &pos));
+	assert_null(json_member_from(NULL, "a", &pos));
+	assert_null(json_member_from(doc, NULL, &pos));
+	assert_int_equal(pos, 1);
+
+	/* nested objects have their own positions */
+	pos = 0;
+	assert_string_equal(json_text(json_member_from(json_member(doc, "d"), "x", &pos)), "5");
+	assert_int_equal(pos, 1);
+
+	/* a repeated key: one of its values, and pos after that one */
+	pos = 0;
+	assert_string_equal(json_text(json_member_from(dup, "k", &pos)), "1");
+	assert_int_equal(pos, 1);
+	assert_string_equal(json_text(json_member_from(dup, "k", &pos)), "2");
+	assert_int_equal(pos, 3);
+	assert_string_equal(json_text(json_member_from(dup, "z", &pos)), "0");
+	assert_int_equal(pos, 2);
+
+	json_free(doc);
+	json_free(empty);
+	json_free(arr);
+	json_free(dup);
+}
+
 static void
 test_json_path_results(void **state)
 {
@@ -757,6 +861,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_json_parse_document),
 		cmocka_unit_test(test_json_member_lookup),
+		cmocka_unit_test(test_json_member_from),
 		cmocka_unit_test(test_json_path_results),
 		cmocka_unit_test(test_json_path_batches),
 		cmocka_unit_test(test_json_path_top_array),

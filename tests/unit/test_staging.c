@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "json.h"
@@ -854,6 +855,822 @@ test_staging_fs_helpers(void **state)
 	free(blocked);
 }
 
+/* ---------------------------------------------------------------------
+ * staging_read through the reading pipeline (producer thread, row batches)
+ * --------------------------------------------------------------------- */
+
+/* A growable text. */
+typedef struct Text
+{
+	char *data;
+	size_t len;
+	size_t cap;
+} Text;
+
+static void
+text_printf(Text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+text_printf(Text *t, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (;;)
+	{
+		size_t room = t->cap - t->len;
+
+		va_start(ap, fmt);
+		n = vsnprintf(t->data == NULL ? NULL : t->data + t->len, room, fmt, ap);
+		va_end(ap);
+		assert_true(n >= 0);
+		if ((size_t) n < room)
+			break;
+		t->cap = t->cap == 0 ? 4096 : t->cap * 2;
+		while (t->cap - t->len <= (size_t) n)
+			t->cap *= 2;
+		t->data = realloc(t->data, t->cap);
+		assert_non_null(t->data);
+	}
+	t->len += (size_t) n;
+}
+
+/*
+ * put_file writes <family>/<vendor>/<entity>/<date>/<run_id>.ndjson with
+ * exactly len bytes of data and a manifest that matches them (rows as
+ * given), as a committed extract would. Returns the data path (ALLOCATED).
+ */
+static char *
+put_file(const char *dir, const char *family, const char *vendor, const char *entity,
+		 const char *date, const char *run_id, const char *data, size_t len, long long rows)
+{
+	char rel[512];
+	char *part;
+	char *data_path;
+	char *manifest_path;
+	char manifest[1024];
+	char hex[SHA256_HEX_SIZE];
+	Sha256 sha;
+	FILE *fp;
+
+	snprintf(rel, sizeof(rel), "%s/%s/%s/%s", family, vendor, entity, date);
+	part = path_in(dir, rel);
+	assert_true(fs_mkdir_p(part));
+	snprintf(rel, sizeof(rel), "%s.ndjson", run_id);
+	data_path = path_in(part, rel);
+	snprintf(rel, sizeof(rel), "%s.manifest.json", run_id);
+	manifest_path = path_in(part, rel);
+	fp = fopen(data_path, "wb");
+	assert_non_null(fp);
+	assert_int_equal(fwrite(data, 1, len, fp), len);
+	assert_int_equal(fclose(fp), 0);
+	sha256_init(&sha);
+	sha256_update(&sha, data, len);
+	sha256_final_hex(&sha, hex);
+	snprintf(manifest, sizeof(manifest),
+			 "{\"run_id\":\"%s\",\"family\":\"%s\",\"vendor\":\"%s\",\"entity\":\"%s\","
+			 "\"date\":\"%s\",\"file\":\"%s.ndjson\",\"rows\":%lld,\"bytes\":%zu,"
+			 "\"sha256\":\"%s\",\"window\":{\"from\":\"%s\",\"to\":\"%s\"},"
+			 "\"watermark\":null,\"extracted_at\":\"2026-03-04T05:06:07Z\","
+			 "\"tool\":\"test\",\"version\":\"test\"}\n",
+			 run_id, family, vendor, entity, date, run_id, rows, len, hex, date, date);
+	ts_write_file(manifest_path, manifest);
+	free(manifest_path);
+	free(part);
+	return data_path;
+}
+
+/* Log capture: ERROR lines go to a temporary file while a test reads. */
+static FILE *
+capture_log(void)
+{
+	FILE *fp = tmpfile();
+
+	assert_non_null(fp);
+	log_set_fp(fp);
+	return fp;
+}
+
+/* ALLOCATED text of what was logged since capture_log; restores stderr. */
+static char *
+captured_log(FILE *fp)
+{
+	long n;
+	char *text;
+
+	log_set_fp(NULL);
+	assert_int_equal(fflush(fp), 0);
+	n = ftell(fp);
+	assert_true(n >= 0);
+	text = malloc((size_t) n + 1);
+	assert_non_null(text);
+	rewind(fp);
+	assert_int_equal(fread(text, 1, (size_t) n, fp), (size_t) n);
+	text[n] = '\0';
+	fclose(fp);
+	return text;
+}
+
+static double
+now_seconds(void)
+{
+	struct timespec ts;
+
+	assert_int_equal(clock_gettime(CLOCK_MONOTONIC, &ts), 0);
+	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+/*
+ * Collects every row as "family/vendor/date/run_id rows id" and checks
+ * that what the row says about its own file matches the StagingFile it
+ * came with.
+ */
+typedef struct Collect
+{
+	Text out;
+	long long rows;
+	long long stop_at;          /* return false on this row (1-based); 0 never */
+	unsigned stop_sleep_us;     /* sleep this long before stopping */
+	double stopped_at;          /* now_seconds() when it said stop */
+	long long after_stop;       /* calls after it said stop */
+} Collect;
+
+static bool
+collect_row(void *ctx, const JsonValue *row, const StagingFile *file)
+{
+	Collect *c = ctx;
+	char date[CL_DATE_BUFSIZE];
+	char tail[256];
+	const char *id = json_path_text(row, "lead_id");
+	const char *own;
+
+	if (c->stopped_at > 0)
+		c->after_stop++;
+	c->rows++;
+	date_format(file->date, date);
+	/* rows written by write_tagged carry their file's coordinates */
+	own = json_path_text(row, "vendor");
+	if (own != NULL)
+	{
+		assert_string_equal(own, file->vendor);
+		assert_string_equal(json_path_text(row, "family"), file->family);
+		assert_string_equal(json_path_text(row, "run"), file->run_id);
+		assert_string_equal(json_path_text(row, "date"), date);
+	}
+	snprintf(tail, sizeof(tail), "%s/%s/lead/%s/%s.ndjson", file->family, file->vendor, date,
+			 file->run_id);
+	assert_true(strlen(file->path) > strlen(tail));
+	assert_string_equal(file->path + strlen(file->path) - strlen(tail), tail);
+	assert_string_equal(file->entity, "lead");
+	text_printf(&c->out, "%s/%s/%s/%s %lld %s\n", file->family, file->vendor, date,
+				file->run_id, (long long) file->rows, id != NULL ? id : "?");
+	if (c->stop_at != 0 && c->rows == c->stop_at)
+	{
+		if (c->stop_sleep_us > 0)
+			usleep(c->stop_sleep_us);
+		c->stopped_at = now_seconds();
+		return false;
+	}
+	return true;
+}
+
+/* One row that names its own file. */
+static void
+write_tagged(StagingWriter *w, const char *family, const char *vendor, const char *run,
+			 const char *date, int i, const char *pad)
+{
+	JsonGen *g = staging_row_begin(w, day(date));
+	char id[160];
+
+	assert_non_null(g);
+	snprintf(id, sizeof(id), "%s-%s-%s-%s-%d", family, vendor, run, date, i);
+	jgen_string(g, "lead_id", id);
+	jgen_string(g, "family", family);
+	jgen_string(g, "vendor", vendor);
+	jgen_string(g, "run", run);
+	jgen_string(g, "date", date);
+	jgen_int(g, "i", i);
+	if (pad != NULL)
+		jgen_string(g, "pad", pad);
+	assert_true(staging_row_end(w));
+}
+
+/* The many-file layout of the pipeline tests: what is on disk and, in
+ * read order, what staging_read must give (Collect lines). */
+typedef struct Layout
+{
+	Text expected;
+	long long rows;
+	int files;
+} Layout;
+
+#define MANY_DATES 25
+
+/* rows of (vendor v, date d, run r); 0 means an empty committed partition */
+static int
+rows_of(int v, int d, int r)
+{
+	if (v == 0 && d == 7 && r == 1)
+		return 0;
+	return 1 + (d * 3 + r + v) % 6;
+}
+
+/*
+ * write_many commits, under lead: crm/hubspot and crm/salesforce with
+ * MANY_DATES dates x 2 runs each, and ads/meta with 3 dates x 1 run: 103
+ * files, one of them empty. Partitions are written in descending date
+ * order and run B before run A, which is not the read order.
+ */
+static void
+write_many(const char *dir, Layout *lay, const char *pad)
+{
+	static const char *const families[] = {"crm", "crm", "ads"};
+	static const char *const vendors[] = {"hubspot", "salesforce", "meta"};
+	static const char *const runs[] = {RUN_A, RUN_B};
+	ClDate first = day("2026-01-01");
+	char date[CL_DATE_BUFSIZE];
+	ClError err = CL_OK;
+
+	for (int v = 0; v < 3; v++)
+	{
+		int dates = v == 2 ? 3 : MANY_DATES;
+		int nruns = v == 2 ? 1 : 2;
+
+		for (int r = nruns - 1; r >= 0; r--)
+		{
+			StagingWriter *w = staging_writer_new(dir, families[v], vendors[v], "lead", runs[r],
+												  (StagingWindow) {first, first + dates - 1},
+												  "test");
+			bool empty_day = false;
+
+			assert_non_null(w);
+			staging_writer_limit_files(w, 4);
+			for (int d = dates - 1; d >= 0; d--)
+			{
+				date_format(first + d, date);
+				for (int i = 0; i < rows_of(v, d, r); i++)
+					write_tagged(w, families[v], vendors[v], runs[r], date, i, pad);
+				empty_day = empty_day || rows_of(v, d, r) == 0;
+			}
+			assert_true(staging_writer_commit(w, NULL, -1, &err));
+			staging_writer_free(w);
+			if (empty_day)
+			{
+				/* the empty partition, committed as an extract of nothing */
+				w = staging_writer_new(dir, families[v], vendors[v], "lead", runs[r],
+									   (StagingWindow) {first + 7, first + 7}, "test");
+				assert_non_null(w);
+				assert_true(staging_writer_commit(w, NULL, first + 7, &err));
+				staging_writer_free(w);
+			}
+		}
+	}
+
+	/* read order: family, vendor, date, run id */
+	{
+		static const int order[] = {2, 0, 1};   /* ads/meta, crm/hubspot, crm/salesforce */
+
+		for (int o = 0; o < 3; o++)
+		{
+			int v = order[o];
+			int dates = v == 2 ? 3 : MANY_DATES;
+			int nruns = v == 2 ? 1 : 2;
+
+			for (int d = 0; d < dates; d++)
+			{
+				date_format(first + d, date);
+				for (int r = 0; r < nruns; r++)
+				{
+					lay->files++;
+					for (int i = 0; i < rows_of(v, d, r); i++)
+					{
+						text_printf(&lay->expected, "%s/%s/%s/%s %d %s-%s-%s-%s-%d\n",
+									families[v], vendors[v], date, runs[r], rows_of(v, d, r),
+									families[v], vendors[v], runs[r], date, i);
+						lay->rows++;
+					}
+				}
+			}
+		}
+	}
+}
+
+static void
+test_staging_read_many_files(void **state)
+{
+	Fixture *f = *state;
+	Layout lay = {0};
+	Collect c = {0};
+	Collect again = {0};
+	ClError err = CL_ERR_INTERNAL;
+
+	write_many(f->dir, &lay, NULL);
+	assert_int_equal(lay.files, 103);
+	assert_int_equal(count_files(f->dir), 2 * 103);
+
+	assert_true(staging_read(f->dir, "lead", INT32_MIN, INT32_MAX, collect_row, &c, &err));
+	assert_int_equal(err, CL_OK);
+	assert_int_equal(c.rows, lay.rows);
+	/* the same lines in the same order: every row once, with its file */
+	assert_string_equal(c.out.data, lay.expected.data);
+
+	/* and again, identically */
+	assert_true(staging_read(f->dir, "lead", INT32_MIN, INT32_MAX, collect_row, &again, &err));
+	assert_string_equal(again.out.data, c.out.data);
+
+	/* a date range: only those partitions, still in order */
+	{
+		Collect part = {0};
+		char *line;
+		size_t n = 0;
+
+		assert_true(staging_read(f->dir, "lead", day("2026-01-03"), day("2026-01-03"),
+								 collect_row, &part, &err));
+		for (line = part.out.data; line != NULL && *line != '\0'; line = strchr(line, '\n') + 1)
+		{
+			assert_non_null(strstr(line, "/2026-01-03/"));
+			n++;
+		}
+		assert_int_equal(n, (size_t) (rows_of(2, 2, 0) + rows_of(0, 2, 0) + rows_of(0, 2, 1)
+									  + rows_of(1, 2, 0) + rows_of(1, 2, 1)));
+		assert_int_equal(part.rows, (long long) n);
+		free(part.out.data);
+	}
+	free(c.out.data);
+	free(again.out.data);
+	free(lay.expected.data);
+}
+
+/* Rows of a file written by hand: {"lead_id":"<prefix>-<n>","n":n,"pad":...}. */
+static char *
+make_rows(const char *prefix, long long rows, size_t pad, size_t *len)
+{
+	Text t = {0};
+	char *padding = malloc(pad + 1);
+
+	assert_non_null(padding);
+	memset(padding, 'p', pad);
+	padding[pad] = '\0';
+	for (long long n = 0; n < rows; n++)
+		text_printf(&t, "{\"lead_id\":\"%s-%lld\",\"n\":%lld,\"pad\":\"%s\"}\n", prefix, n, n,
+					padding);
+	free(padding);
+	*len = t.len;
+	return t.data;
+}
+
+/* Checks rows read from files made by make_rows. */
+typedef struct Seq
+{
+	long long rows;
+	long long next;             /* expected n of the next row of the file */
+	char file[4096];            /* path of the file being read */
+	long long files;
+	long long file_rows[8];     /* rows seen per file, in read order */
+	long long manifest_rows[8];
+} Seq;
+
+static bool
+seq_row(void *ctx, const JsonValue *row, const StagingFile *file)
+{
+	Seq *s = ctx;
+	int64_t n = -1;
+
+	if (strcmp(s->file, file->path) != 0)
+	{
+		/* a new file: the previous one was complete */
+		if (s->files > 0)
+			assert_int_equal(s->file_rows[s->files - 1], s->manifest_rows[s->files - 1]);
+		assert_true(s->files < 8);
+		snprintf(s->file, sizeof(s->file), "%s", file->path);
+		s->files++;
+		s->next = 0;
+	}
+	assert_true(json_int64(json_member(row, "n"), &n));
+	if (n != s->next)
+		fail_msg("row %lld of %s has n %lld", s->next, file->path, (long long) n);
+	s->next++;
+	s->rows++;
+	s->file_rows[s->files - 1]++;
+	s->manifest_rows[s->files - 1] = file->rows;
+	return true;
+}
+
+/* A file of several batches keeps its order, and line numbers in errors
+ * count from the start of each file, across batches. */
+static void
+test_staging_read_big_file(void **state)
+{
+	Fixture *f = *state;
+	size_t big_len = 0;
+	size_t small_len = 0;
+	const long long big_rows = 30000;
+	char *big = make_rows("big", big_rows, 80, &big_len);
+	char *small = make_rows("small", 5, 10, &small_len);
+	char *big_path;
+	char *small_path;
+	Seq s = {0};
+	ClError err = CL_OK;
+
+	assert_true(big_len > 3 * 1024 * 1024);
+	big_path = put_file(f->dir, "crm", "hubspot", "lead", "2026-02-01", RUN_A, big, big_len,
+						big_rows);
+	small_path = put_file(f->dir, "crm", "hubspot", "lead", "2026-02-02", RUN_A, small,
+						  small_len, 5);
+	assert_true(staging_read(f->dir, "lead", INT32_MIN, INT32_MAX, seq_row, &s, &err));
+	assert_int_equal(s.files, 2);
+	assert_int_equal(s.file_rows[0], big_rows);
+	assert_int_equal(s.manifest_rows[0], big_rows);
+	assert_int_equal(s.file_rows[1], 5);
+	assert_int_equal(s.manifest_rows[1], 5);
+	assert_int_equal(s.rows, big_rows + 5);
+
+	/* a bad line late in the big file (in its third MiB) is named by its
+	 * line number in that file */
+	{
+		char needle[64];
+		char *at;
+		FILE *log;
+		char *logged;
+
+		snprintf(needle, sizeof(needle), "{\"lead_id\":\"big-%lld\"", big_rows - 1001);
+		at = strstr(big, needle);
+		assert_non_null(at);
+		assert_true((size_t) (at - big) > 2 * 1024 * 1024);
+		at[0] = '[';    /* {"lead_id"... -> ["lead_id"...}: a syntax error */
+		free(put_file(f->dir, "crm", "hubspot", "lead", "2026-02-01", RUN_A, big, big_len,
+					  big_rows));
+		memset(&s, 0, sizeof(s));
+		log = capture_log();
+		assert_false(staging_read(f->dir, "lead", INT32_MIN, INT32_MAX, seq_row, &s, &err));
+		logged = captured_log(log);
+		assert_int_equal(err, CL_ERR_DATA);
+		if (strstr(logged, big_path) == NULL || strstr(logged, "row 29000:") == NULL)
+			fail_msg("the error does not name %s, row 29000: %s", big_path, logged);
+		/* rows of batches before the bad one may have been passed on, in
+		 * order, none after it */
+		assert_true(s.rows < big_rows - 1001);
+		free(logged);
+		at[0] = '{';
+		free(put_file(f->dir, "crm", "hubspot", "lead", "2026-02-01", RUN_A, big, big_len,
+					  big_rows));
+	}
+
+	/* the second file's line numbers start at 1 again */
+	{
+		FILE *log;
+		char *logged;
+		char *at = strstr(small, "{\"lead_id\":\"small-2\"");
+
+		assert_non_null(at);
+		at[0] = '[';
+		free(put_file(f->dir, "crm", "hubspot", "lead", "2026-02-02", RUN_A, small, small_len,
+					  5));
+		memset(&s, 0, sizeof(s));
+		log = capture_log();
+		assert_false(staging_read(f->dir, "lead", INT32_MIN, INT32_MAX, seq_row, &s, &err));
+		logged = captured_log(log);
+		assert_int_equal(err, CL_ERR_DATA);
+		if (strstr(logged, small_path) == NULL || strstr(logged, "row 3:") == NULL)
+			fail_msg("the error does not name %s, row 3: %s", small_path, logged);
+		/* the big file was verified and passed on whole, nothing of the
+		 * small one */
+		assert_int_equal(s.files, 1);
+		assert_int_equal(s.rows, big_rows);
+		free(logged);
+	}
+	free(big);
+	free(small);
+	free(big_path);
+	free(small_path);
+}
+
+/* Rows longer than the 1 MiB read buffer make it grow. */
+static void
+test_staging_read_long_rows(void **state)
+{
+	Fixture *f = *state;
+	size_t long_len = (size_t) 5 * 1024 * 1024 / 2 + 3;     /* 2.5 MiB */
+	char *value = malloc(long_len + 1);
+	StagingWriter *w = staging_writer_new(f->dir, "crm", "hubspot", "lead", RUN_A,
+										  window("2026-03-01", "2026-03-02"), "test");
+	ClError err = CL_OK;
+	Collect c = {0};
+
+	assert_non_null(value);
+	assert_non_null(w);
+	for (size_t i = 0; i < long_len; i++)
+		value[i] = (char) ('A' + i % 23);
+	value[long_len] = '\0';
+	write_lead(w, "2026-03-01", "before");
+	{
+		JsonGen *g = staging_row_begin(w, day("2026-03-01"));
+		jgen_string(g, "lead_id", "long");
+		jgen_string(g, "value", value);
+		jgen_int(g, "after_value", 7);
+		assert_true(staging_row_end(w));
+	}
+	write_lead(w, "2026-03-01", "after");
+	write_lead(w, "2026-03-02", "next-file");
+	assert_true(staging_writer_commit(w, NULL, -1, &err));
+	staging_writer_free(w);
+
+	/* the last file ends in a long line without a newline */
+	{
+		Text t = {0};
+
+		text_printf(&t, "{\"lead_id\":\"short\"}\n{\"lead_id\":\"tail\",\"value\":\"%s\"}", value);
+		free(put_file(f->dir, "crm", "hubspot", "lead", "2026-03-03", RUN_A, t.data, t.len, 2));
+		free(t.data);
+	}
+
+	assert_true(staging_read(f->dir, "lead", INT32_MIN, INT32_MAX, collect_row, &c, &err));
+	assert_string_equal(c.out.data,
+						"crm/hubspot/2026-03-01/" RUN_A " 3 before\n"
+						"crm/hubspot/2026-03-01/" RUN_A " 3 long\n"
+						"crm/hubspot/2026-03-01/" RUN_A " 3 after\n"
+						"crm/hubspot/2026-03-02/" RUN_A " 1 next-file\n"
+						"crm/hubspot/2026-03-03/" RUN_A " 2 short\n"
+						"crm/hubspot/2026-03-03/" RUN_A " 2 tail\n");
+	free(c.out.data);
+	free(value);
+}
+
+/* A row callback that checks long values in place. */
+typedef struct LongValues
+{
+	const char *value;
+	size_t len;
+	int seen;
+	int rows;
+} LongValues;
+
+static bool
+long_value_row(void *ctx, const JsonValue *row, const StagingFile *file)
+{
+	LongValues *lv = ctx;
+	const JsonValue *v = json_member(row, "value");
+
+	(void) file;
+	lv->rows++;
+	if (v != NULL)
+	{
+		assert_int_equal(v->type, JSON_STRING);
+		assert_int_equal(v->len, lv->len);
+		assert_memory_equal(v->text, lv->value, lv->len);
+		lv->seen++;
+	}
+	return true;
+}
+
+static void
+test_staging_read_long_row_values(void **state)
+{
+	Fixture *f = *state;
+	size_t long_len = (size_t) 3 * 1024 * 1024 + 11;
+	char *value = malloc(long_len + 1);
+	Text t = {0};
+	LongValues lv = {0};
+	ClError err = CL_OK;
+
+	assert_non_null(value);
+	for (size_t i = 0; i < long_len; i++)
+		value[i] = (char) ('a' + i % 26);
+	value[long_len] = '\0';
+	/* short, long, short, long: the grown buffer carries on */
+	text_printf(&t, "{\"lead_id\":\"1\"}\n{\"lead_id\":\"2\",\"value\":\"%s\"}\n"
+				"{\"lead_id\":\"3\"}\n{\"lead_id\":\"4\",\"value\":\"%s\"}\n", value, value);
+	free(put_file(f->dir, "crm", "hubspot", "lead", "2026-03-01", RUN_A, t.data, t.len, 4));
+	lv.value = value;
+	lv.len = long_len;
+	assert_true(staging_read(f->dir, "lead", INT32_MIN, INT32_MAX, long_value_row, &lv, &err));
+	assert_int_equal(lv.rows, 4);
+	assert_int_equal(lv.seen, 2);
+	free(t.data);
+	free(value);
+}
+
+/* Ends the process if a read hangs: a hang must fail, not stall the suite. */
+static void
+hang_guard(int seconds)
+{
+	alarm((unsigned) seconds);
+}
+
+/*
+ * A callback that says stop while the producer is blocked waiting for a
+ * free batch (it sleeps first, so the producer fills every batch): the read
+ * ends promptly with CL_ERR_DATA and no further callbacks.
+ */
+static void
+test_staging_read_stop_many_files(void **state)
+{
+	Fixture *f = *state;
+	Layout lay = {0};
+	Collect c = {0};
+	ClError err = CL_OK;
+	char pad[201];
+	double start;
+	double end;
+
+	memset(pad, 'x', 200);
+	pad[200] = '\0';
+	write_many(f->dir, &lay, pad);
+	c.stop_at = 9;                  /* the last row of the second file */
+	c.stop_sleep_us = 100 * 1000;
+	hang_guard(10);
+	start = now_seconds();
+	assert_false(staging_read(f->dir, "lead", INT32_MIN, INT32_MAX, collect_row, &c, &err));
+	end = now_seconds();
+	hang_guard(0);
+	assert_int_equal(err, CL_ERR_DATA);
+	assert_int_equal(c.rows, 9);
+	assert_int_equal(c.after_stop, 0);
+	/* the rows given were the first 9, in order */
+	assert_true(c.out.len < lay.expected.len);
+	assert_memory_equal(c.out.data, lay.expected.data, c.out.len);
+	assert_int_equal(lay.expected.data[c.out.len - 1], '\n');
+	if (end - c.stopped_at > 0.25 || end - start > 0.9)
+		fail_msg("the read took %.3f s, %.3f s after the callback said stop", end - start,
+				 end - c.stopped_at);
+
+	/* stopping on the very first and on the very last row */
+	free(c.out.data);
+	memset(&c, 0, sizeof(c));
+	c.stop_at = 1;
+	hang_guard(10);
+	assert_false(staging_read(f->dir, "lead", INT32_MIN, INT32_MAX, collect_row, &c, &err));
+	hang_guard(0);
+	assert_int_equal(err, CL_ERR_DATA);
+	assert_int_equal(c.rows, 1);
+	free(c.out.data);
+	memset(&c, 0, sizeof(c));
+	c.stop_at = lay.rows;
+	hang_guard(10);
+	assert_false(staging_read(f->dir, "lead", INT32_MIN, INT32_MAX, collect_row, &c, &err));
+	hang_guard(0);
+	assert_int_equal(err, CL_ERR_DATA);
+	assert_int_equal(c.rows, lay.rows);
+	assert_string_equal(c.out.data, lay.expected.data);
+	free(c.out.data);
+	free(lay.expected.data);
+}
+
+/* The same, with the producer blocked in the middle of one big file. */
+static void
+test_staging_read_stop_big_file(void **state)
+{
+	Fixture *f = *state;
+	size_t len = 0;
+	const long long rows = 60000;
+	char *big = make_rows("big", rows, 180, &len);
+	Collect c = {0};
+	ClError err = CL_OK;
+	double end;
+
+	assert_true(len > 12 * 1024 * 1024);
+	free(put_file(f->dir, "crm", "hubspot", "lead", "2026-02-01", RUN_A, big, len, rows));
+	free(put_file(f->dir, "crm", "hubspot", "lead", "2026-02-02", RUN_A, big, len, rows));
+	c.stop_at = 1000;
+	c.stop_sleep_us = 300 * 1000;
+	hang_guard(20);
+	assert_false(staging_read(f->dir, "lead", INT32_MIN, INT32_MAX, collect_row, &c, &err));
+	end = now_seconds();
+	hang_guard(0);
+	assert_int_equal(err, CL_ERR_DATA);
+	assert_int_equal(c.rows, 1000);
+	assert_int_equal(c.after_stop, 0);
+	assert_non_null(strstr(c.out.data, " big-999\n"));
+	if (end - c.stopped_at > 0.25)
+		fail_msg("the read ended %.3f s after the callback said stop", end - c.stopped_at);
+	free(c.out.data);
+	free(big);
+}
+
+/* One byte changed in a middle file, same size: refused, and the error
+ * names that file. */
+static void
+test_staging_read_corrupt_middle_file(void **state)
+{
+	Fixture *f = *state;
+	Layout lay = {0};
+	Collect c = {0};
+	ClError err = CL_OK;
+	char *path = path_in(f->dir, "crm/hubspot/lead/2026-01-10/" RUN_B ".ndjson");
+	size_t len = 0;
+	char *text;
+	char *p;
+	FILE *log;
+	char *logged;
+	long long size_before;
+
+	write_many(f->dir, &lay, NULL);
+	text = ts_read_file(path, &len);
+	size_before = (long long) len;
+	p = strstr(text, "-2026-01-10-0\"");
+	assert_non_null(p);
+	p[12] = '9';            /* ...-2026-01-10-9": still valid JSON */
+	ts_write_file(path, text);
+	assert_int_equal(file_size(f->dir, "crm/hubspot/lead/2026-01-10/" RUN_B ".ndjson"),
+					 size_before);
+
+	log = capture_log();
+	assert_false(staging_read(f->dir, "lead", INT32_MIN, INT32_MAX, collect_row, &c, &err));
+	logged = captured_log(log);
+	assert_int_equal(err, CL_ERR_DATA);
+	if (strstr(logged, path) == NULL || strstr(logged, "sha256") == NULL)
+		fail_msg("the error does not name %s and its sha256: %s", path, logged);
+	/* the files before it were passed on whole, nothing of it or after */
+	assert_non_null(c.out.data);
+	assert_null(strstr(c.out.data, "crm/hubspot/2026-01-10/" RUN_B));
+	assert_null(strstr(c.out.data, "crm/hubspot/2026-01-11/"));
+	assert_null(strstr(c.out.data, "crm/salesforce/"));
+	assert_memory_equal(c.out.data, lay.expected.data, c.out.len);
+	assert_non_null(strstr(lay.expected.data + c.out.len, "crm/hubspot/2026-01-10/" RUN_B));
+	assert_ptr_equal(strstr(lay.expected.data + c.out.len, "crm/hubspot/2026-01-10/" RUN_B),
+					 lay.expected.data + c.out.len);
+	free(logged);
+	free(c.out.data);
+	free(lay.expected.data);
+	free(text);
+	free(path);
+}
+
+/* Data files whose lines are not one object each: refused, naming the
+ * file, even with a manifest that matches them. */
+static void
+test_staging_read_bad_line_shapes(void **state)
+{
+	Fixture *f = *state;
+	static const char *const bad[] = {
+		"{\"lead_id\":\"a\"}\n\n{\"lead_id\":\"b\"}\n",            /* blank line */
+		"{\"lead_id\":\"a\"}\n{\"lead_id\":\"b\"}{\"lead_id\":\"c\"}\n",  /* two on a line */
+		"{\"lead_id\":\"a\"}\n{\"lead_id\":\n\"b\"}\n",            /* one over two lines */
+		"{\"lead_id\":\"a\"}\n[\"b\"]\n",                          /* not an object */
+	};
+	static const long long rows[] = {2, 3, 2, 2};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+	{
+		char *sub;
+		char name[32];
+		char *path;
+		Collect c = {0};
+		ClError err = CL_OK;
+		FILE *log;
+		char *logged;
+
+		snprintf(name, sizeof(name), "case%zu", i);
+		sub = path_in(f->dir, name);
+		free(commit_one(sub, "crm", "hubspot", RUN_A, "2026-03-01", "good"));
+		path = put_file(sub, "crm", "hubspot", "lead", "2026-03-02", RUN_A, bad[i],
+						strlen(bad[i]), rows[i]);
+		log = capture_log();
+		if (staging_read(sub, "lead", INT32_MIN, INT32_MAX, collect_row, &c, &err))
+			fail_msg("case %zu was read: %s", i, c.out.data);
+		logged = captured_log(log);
+		assert_int_equal(err, CL_ERR_DATA);
+		if (strstr(logged, path) == NULL)
+			fail_msg("case %zu: the error does not name %s: %s", i, path, logged);
+		/* the good file before it was read, nothing of the bad one */
+		assert_string_equal(c.out.data, "crm/hubspot/2026-03-01/" RUN_A " 1 good\n");
+		free(logged);
+		free(c.out.data);
+		free(path);
+		free(sub);
+	}
+}
+
+/* A blank line and two objects on one line in the same file: as many
+ * values as lines, and a manifest that agrees. Still not staging. */
+static void
+test_staging_read_compensating_line_shapes(void **state)
+{
+	Fixture *f = *state;
+	const char *data = "{\"lead_id\":\"a\"}{\"lead_id\":\"b\"}\n\n{\"lead_id\":\"c\"}\n";
+	Collect c = {0};
+	ClError err = CL_OK;
+	FILE *log;
+	char *logged;
+
+	free(put_file(f->dir, "crm", "hubspot", "lead", "2026-03-02", RUN_A, data, strlen(data), 3));
+	log = capture_log();
+	if (staging_read(f->dir, "lead", INT32_MIN, INT32_MAX, collect_row, &c, &err))
+	{
+		char got[512];
+
+		snprintf(got, sizeof(got), "%s", c.out.data != NULL ? c.out.data : "");
+		free(c.out.data);
+		free(captured_log(log));
+		fail_msg("a file with a blank line and two objects on one line was read: %s", got);
+	}
+	logged = captured_log(log);
+	assert_int_equal(err, CL_ERR_DATA);
+	assert_int_equal(c.rows, 0);
+	free(logged);
+	free(c.out.data);
+}
+
 int
 main(void)
 {
@@ -875,6 +1692,17 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_staging_invalid_names_refused, setup, teardown),
 		cmocka_unit_test(test_staging_run_id_format),
 		cmocka_unit_test_setup_teardown(test_staging_fs_helpers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_staging_read_many_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_staging_read_big_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_staging_read_long_rows, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_staging_read_long_row_values, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_staging_read_stop_many_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_staging_read_stop_big_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_staging_read_corrupt_middle_file, setup,
+										teardown),
+		cmocka_unit_test_setup_teardown(test_staging_read_bad_line_shapes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_staging_read_compensating_line_shapes, setup,
+										teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
