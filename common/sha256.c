@@ -9,6 +9,7 @@
  * once more, so at millions of rows the checksum was the largest single cost
  * of reading staging. Both paths are checked against each other in tests.
  */
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -177,15 +178,15 @@ cpu_has_x86_sha(void)
 }
 #endif
 
-/* -1: not yet probed; 0: portable; 1: SHA extensions. Probing twice from two
- * threads gives the same answer, so the race is benign; the int is read and
- * written whole. */
-static volatile int use_hardware = -1;
+/* -1: not yet probed; 0: portable; 1: SHA extensions. Several threads hash
+ * at once (staging reader, output writers); two of them probing at the same
+ * time get the same answer, and the atomic makes that sharing well defined. */
+static atomic_int use_hardware = -1;
 
 static bool
 hardware_enabled(void)
 {
-	int u = use_hardware;
+	int u = atomic_load_explicit(&use_hardware, memory_order_relaxed);
 
 	if (u < 0)
 	{
@@ -194,7 +195,7 @@ hardware_enabled(void)
 #else
 		u = 0;
 #endif
-		use_hardware = u;
+		atomic_store_explicit(&use_hardware, u, memory_order_relaxed);
 	}
 	return u == 1;
 }
@@ -204,10 +205,10 @@ sha256_hardware(bool allow)
 {
 	if (!allow)
 	{
-		use_hardware = 0;
+		atomic_store_explicit(&use_hardware, 0, memory_order_relaxed);
 		return false;
 	}
-	use_hardware = -1;
+	atomic_store_explicit(&use_hardware, -1, memory_order_relaxed);
 	return hardware_enabled();
 }
 
