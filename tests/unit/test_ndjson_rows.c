@@ -568,9 +568,9 @@ fill(RowBatch *b, int chunks, int per)
 		for (int i = 0; i < per; i++)
 		{
 			int r = c * per + i;
-			n += (size_t) sprintf(text + n,
-								  "{\"r\":%d,\"name\":\"row-%d\",\"tags\":[%d,\"t\"],"
-								  "\"o\":{\"x\":null}}\n", r, r, r);
+			n += (size_t) snprintf(text + n, (size_t) per * 96 + 1 - n,
+								   "{\"r\":%d,\"name\":\"row-%d\",\"tags\":[%d,\"t\"],"
+								   "\"o\":{\"x\":null}}\n", r, r, r);
 		}
 		if (!row_batch_parse(b, text, n, (size_t) c * (size_t) per + 1, err, sizeof(err)))
 			fail_msg("chunk %d refused: %s", c, err);
