@@ -237,20 +237,17 @@ index_touches(const Dataset *ds, Identity *id)
 		log_error("out of memory building the identity index");
 		goto cleanup;
 	}
-	for (size_t i = 0; i < ds->n_touches; i++)
+	if (nc + ne >= INT32_MAX)
 	{
-		uint32_t c;
-		uint32_t e;
-
-		touch_person(id, &ds->touches[i], &c, &e);
-		if (c != NO_ID)
-			id->contact_touches_off[c + 1]++;
-		else if (e != NO_ID)
-			id->email_touches_off[e + 1]++;
-	}
-	if (!csr_finish_counts(id->contact_touches_off, nc, &id->contact_touches, &ccur)
-		|| !csr_finish_counts(id->email_touches_off, ne, &id->email_touches, &ecur))
+		log_error("%zu contacts and %zu lead emails are more than the identity index holds",
+				  nc, ne);
 		goto cleanup;
+	}
+	/*
+	 * The first pass counts and, to save the two hash lookups per touch a
+	 * second pass would repeat, parks each touch's person in touch_lead:
+	 * contact c as c, email e as nc + e, nobody as -1.
+	 */
 	for (size_t i = 0; i < ds->n_touches; i++)
 	{
 		uint32_t c;
@@ -260,16 +257,37 @@ index_touches(const Dataset *ds, Identity *id)
 		id->touch_lead[i] = -1;
 		if (c != NO_ID)
 		{
-			id->contact_touches[ccur[c]++] = (uint32_t) i;
-			id->touch_lead[i] = id->contact_lead[c];
-			id->touches_matched++;
+			id->contact_touches_off[c + 1]++;
+			id->touch_lead[i] = (int32_t) c;
 		}
 		else if (e != NO_ID)
 		{
+			id->email_touches_off[e + 1]++;
+			id->touch_lead[i] = (int32_t) (nc + e);
+		}
+	}
+	if (!csr_finish_counts(id->contact_touches_off, nc, &id->contact_touches, &ccur)
+		|| !csr_finish_counts(id->email_touches_off, ne, &id->email_touches, &ecur))
+		goto cleanup;
+	for (size_t i = 0; i < ds->n_touches; i++)
+	{
+		int32_t person = id->touch_lead[i];
+
+		if (person < 0)
+			continue;
+		if ((size_t) person < nc)
+		{
+			id->contact_touches[ccur[person]++] = (uint32_t) i;
+			id->touch_lead[i] = id->contact_lead[person];
+		}
+		else
+		{
+			size_t e = (size_t) person - nc;
+
 			id->email_touches[ecur[e]++] = (uint32_t) i;
 			id->touch_lead[i] = id->email_lead[e];
-			id->touches_matched++;
 		}
+		id->touches_matched++;
 	}
 	ok = true;
 
