@@ -29,13 +29,25 @@
 #include "timeutil.h"
 
 /* Where a version of a row came from: decides which version is newest. */
+/*
+ * RowVersion orders the versions of one row: updated_at, then the run id
+ * and partition of its file, then its line. The file is a number into the
+ * dataset's table of files read, which keeps the struct at 16 bytes: one
+ * is held per touch while loading.
+ */
 typedef struct RowVersion
 {
 	ClTime updated_at;      /* TX_TIME_NONE when the row has none */
-	const char *run_id;     /* interned */
-	ClDate partition;
+	uint32_t file;          /* index into Dataset.files */
 	uint32_t line;          /* 1-based line in its file */
 } RowVersion;
+
+/* A staging file read: what a version's order needs of it. */
+typedef struct VersionFile
+{
+	const char *run_id;     /* interned */
+	ClDate partition;
+} VersionFile;
 
 typedef struct Lead
 {
@@ -189,6 +201,9 @@ typedef struct Dataset
 	 * million touches the touch versions and the dedupe indexes were a
 	 * fifth of the transform's memory.
 	 */
+	VersionFile *files;         /* owned: every file read, by RowVersion.file */
+	size_t n_files;
+	size_t cap_files;
 	RowVersion *touch_versions; /* owned, parallel to touches */
 	size_t cap_touch_versions;
 	IndexMap lead_index;        /* dedupe indexes, by key */

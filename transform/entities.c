@@ -35,7 +35,7 @@ typedef struct LoadCtx
 	const DatasetScope *scope;
 	const char *entity;
 	const StagingFile *file;    /* the file of the previous row */
-	const char *run_id;     /* its run id, interned once per file */
+	uint32_t file_no;       /* its entry in ds->files */
 	uint32_t line;
 	size_t member_pos;      /* where the next member lookup starts */
 	ClError err;
@@ -83,6 +83,35 @@ oom(LoadCtx *ctx)
  * next_line counts lines per file: the callback is called for each row in
  * file order, and a new path starts a new file.
  */
+/* add_version_file records a new file's run id and partition for the
+ * versions of its rows. */
+static bool
+add_version_file(LoadCtx *ctx, const StagingFile *file)
+{
+	Dataset *ds = ctx->ds;
+	VersionFile *grown;
+	const char *run_id;
+
+	if (ds->n_files >= UINT32_MAX)
+	{
+		log_error("more than %u staging files in one run", UINT32_MAX);
+		ctx->err = CL_ERR_INTERNAL;
+		return false;
+	}
+	run_id = strpool_intern_cstr(ds->pool, file->run_id);
+	grown = tx_grow(ds->files, &ds->cap_files, ds->n_files + 1, sizeof(VersionFile));
+	if (run_id == NULL || grown == NULL)
+	{
+		oom(ctx);
+		return false;
+	}
+	ds->files = grown;
+	ds->files[ds->n_files].run_id = run_id;
+	ds->files[ds->n_files].partition = file->date;
+	ctx->file_no = (uint32_t) ds->n_files++;
+	return true;
+}
+
 static bool
 next_line(LoadCtx *ctx, const StagingFile *file)
 {
@@ -92,12 +121,8 @@ next_line(LoadCtx *ctx, const StagingFile *file)
 		ctx->file = file;
 		ctx->line = 0;
 		ctx->ds->counts.files++;
-		ctx->run_id = strpool_intern_cstr(ctx->ds->pool, file->run_id);
-		if (ctx->run_id == NULL)
-		{
-			oom(ctx);
+		if (!add_version_file(ctx, file))
 			return false;
-		}
 	}
 	ctx->line++;
 	ctx->ds->counts.rows_read++;
@@ -297,10 +322,9 @@ id_equals(const char *stored, const RowKey *key)
 }
 
 static bool
-read_version(LoadCtx *ctx, const JsonValue *row, const StagingFile *file, RowVersion *ver)
+read_version(LoadCtx *ctx, const JsonValue *row, RowVersion *ver)
 {
-	ver->run_id = ctx->run_id;
-	ver->partition = file->date;
+	ver->file = ctx->file_no;
 	ver->line = ctx->line;
 	return field_time(ctx, row, "updated_at", false, &ver->updated_at);
 }
@@ -311,14 +335,19 @@ read_version(LoadCtx *ctx, const JsonValue *row, const StagingFile *file, RowVer
  * between them.
  */
 static bool
-version_newer(const RowVersion *a, const RowVersion *b)
+version_newer(const Dataset *ds, const RowVersion *a, const RowVersion *b)
 {
 	int c = TX_CMP(a->updated_at, b->updated_at);
 
-	if (c == 0)
-		c = strcmp(a->run_id, b->run_id);
-	if (c == 0)
-		c = TX_CMP(a->partition, b->partition);
+	if (c == 0 && a->file != b->file)
+	{
+		const VersionFile *fa = &ds->files[a->file];
+		const VersionFile *fb = &ds->files[b->file];
+
+		c = strcmp(fa->run_id, fb->run_id);
+		if (c == 0)
+			c = TX_CMP(fa->partition, fb->partition);
+	}
 	if (c == 0)
 		c = TX_CMP(a->line, b->line);
 	return c > 0;
@@ -375,13 +404,13 @@ load_lead(void *vctx, const JsonValue *row, const StagingFile *file)
 
 	if (!next_line(ctx, file))
 		return false;
-	if (!read_key(ctx, row, "lead_id", "source_system", &key) || !read_version(ctx, row, file, &ver))
+	if (!read_key(ctx, row, "lead_id", "source_system", &key) || !read_version(ctx, row, &ver))
 		return false;
 	found = indexmap_find(&ds->lead_index, key.hash, lead_eq, ds, &key, &index);
 	if (found)
 	{
 		ds->counts.rows_superseded++;
-		if (!version_newer(&ver, &ds->leads[index].version))
+		if (!version_newer(ds, &ver, &ds->leads[index].version))
 			return true;
 		l.lead_id = ds->leads[index].lead_id;
 	}
@@ -451,13 +480,13 @@ load_touch(void *vctx, const JsonValue *row, const StagingFile *file)
 
 	if (!next_line(ctx, file))
 		return false;
-	if (!read_key(ctx, row, "touch_id", "source_system", &key) || !read_version(ctx, row, file, &ver))
+	if (!read_key(ctx, row, "touch_id", "source_system", &key) || !read_version(ctx, row, &ver))
 		return false;
 	found = indexmap_find(&ds->touch_index, key.hash, touch_eq, ds, &key, &index);
 	if (found)
 	{
 		ds->counts.rows_superseded++;
-		if (!version_newer(&ver, &ds->touch_versions[index]))
+		if (!version_newer(ds, &ver, &ds->touch_versions[index]))
 			return true;
 		t.touch_id = ds->touches[index].touch_id;
 	}
@@ -587,13 +616,13 @@ load_deal(void *vctx, const JsonValue *row, const StagingFile *file)
 
 	if (!next_line(ctx, file))
 		return false;
-	if (!read_key(ctx, row, "deal_id", "source_system", &key) || !read_version(ctx, row, file, &ver))
+	if (!read_key(ctx, row, "deal_id", "source_system", &key) || !read_version(ctx, row, &ver))
 		return false;
 	found = indexmap_find(&ds->deal_index, key.hash, deal_eq, ds, &key, &index);
 	if (found)
 	{
 		ds->counts.rows_superseded++;
-		if (!version_newer(&ver, &ds->deals[index].version))
+		if (!version_newer(ds, &ver, &ds->deals[index].version))
 			return true;
 		d.deal_id = ds->deals[index].deal_id;
 	}
@@ -708,15 +737,14 @@ load_spend(void *vctx, const JsonValue *row, const StagingFile *file)
 		return false;
 	}
 	s.version.updated_at = TX_TIME_NONE;
-	s.version.run_id = ctx->run_id;
-	s.version.partition = file->date;
+	s.version.file = ctx->file_no;
 	s.version.line = ctx->line;
 	hash = spend_hash(&s);
 	found = indexmap_find(&ds->spend_index, hash, spend_eq, ds, &s, &index);
 	if (found)
 	{
 		ds->counts.rows_superseded++;
-		if (!version_newer(&s.version, &ds->spend[index].version))
+		if (!version_newer(ds, &s.version, &ds->spend[index].version))
 			return true;
 	}
 	if (!field_text(ctx, row, "campaign_name", V_INTERN, &s.campaign_name)
@@ -817,13 +845,13 @@ load_email_campaign(void *vctx, const JsonValue *row, const StagingFile *file)
 
 	if (!next_line(ctx, file))
 		return false;
-	if (!read_key(ctx, row, "campaign_id", "platform", &key) || !read_version(ctx, row, file, &ver))
+	if (!read_key(ctx, row, "campaign_id", "platform", &key) || !read_version(ctx, row, &ver))
 		return false;
 	found = indexmap_find(&ds->email_campaign_index, key.hash, email_campaign_eq, ds, &key, &index);
 	if (found)
 	{
 		ds->counts.rows_superseded++;
-		if (!version_newer(&ver, &ds->email_campaigns[index].version))
+		if (!version_newer(ds, &ver, &ds->email_campaigns[index].version))
 			return true;
 	}
 	e.campaign_id = strpool_intern(ds->pool, key.id, key.id_len);
@@ -1064,6 +1092,7 @@ dataset_free(Dataset *ds)
 	free(ds->spend);
 	free(ds->email_campaigns);
 	free(ds->email_events);
+	free(ds->files);
 	strpool_free(ds->pool);
 	memset(ds, 0, sizeof(*ds));
 }
