@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "json.h"
 #include "support.h"
 
 static char *
@@ -116,4 +117,96 @@ void
 ts_rmdir_r(const char *path)
 {
 	(void) nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+void
+tb_put(TestBuf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap)
+	{
+		size_t cap = b->cap == 0 ? 256 : b->cap;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		b->data = realloc(b->data, cap);
+		assert_non_null(b->data);
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, s, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+void
+tb_puts(TestBuf *b, const char *s)
+{
+	tb_put(b, s, strlen(s));
+}
+
+/* ts_json_canon (support.h): numbers must have NUL-free text of length
+ * len, strings a terminator at len, objects a key per member. */
+void
+ts_json_canon(TestBuf *b, const JsonValue *v)
+{
+	char tmp[8];
+
+	if (v == NULL)
+	{
+		tb_puts(b, "<absent>");
+		return;
+	}
+	switch (v->type)
+	{
+		case JSON_NULL:
+			tb_puts(b, "null");
+			break;
+		case JSON_BOOL:
+			tb_puts(b, v->boolean ? "true" : "false");
+			break;
+		case JSON_NUMBER:
+			assert_non_null(v->text);
+			assert_int_equal(strlen(v->text), v->len);
+			tb_puts(b, "#");
+			tb_put(b, v->text, v->len);
+			break;
+		case JSON_STRING:
+			assert_non_null(v->text);
+			assert_int_equal(v->text[v->len], '\0');
+			tb_puts(b, "\"");
+			for (size_t i = 0; i < v->len; i++)
+			{
+				unsigned char c = (unsigned char) v->text[i];
+				if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
+				{
+					snprintf(tmp, sizeof(tmp), "\\x%02x", c);
+					tb_puts(b, tmp);
+				}
+				else
+					tb_put(b, (const char *) &v->text[i], 1);
+			}
+			tb_puts(b, "\"");
+			break;
+		case JSON_ARRAY:
+			tb_puts(b, "[");
+			for (size_t i = 0; i < v->count; i++)
+			{
+				if (i > 0)
+					tb_puts(b, ",");
+				ts_json_canon(b, v->items[i]);
+			}
+			tb_puts(b, "]");
+			break;
+		case JSON_OBJECT:
+			tb_puts(b, "{");
+			for (size_t i = 0; i < v->count; i++)
+			{
+				if (i > 0)
+					tb_puts(b, ",");
+				assert_non_null(v->keys[i]);
+				tb_puts(b, v->keys[i]);
+				tb_puts(b, ":");
+				ts_json_canon(b, v->items[i]);
+			}
+			tb_puts(b, "}");
+			break;
+	}
 }

@@ -27,4 +27,23 @@ void ts_write_file(const char *path, const char *text);
 char *ts_make_tmpdir(const char *prefix);
 void ts_rmdir_r(const char *path);
 
+/* A growable NUL-terminated string; data is ALLOCATED, the test frees it. */
+typedef struct TestBuf
+{
+	char *data;
+	size_t len;
+	size_t cap;
+} TestBuf;
+
+void tb_put(TestBuf *b, const char *s, size_t n);
+void tb_puts(TestBuf *b, const char *s);
+
+/*
+ * ts_json_canon appends a type-tagged rendering of v to b (numbers as
+ * #text, every unprintable string byte as \xNN, members in order, NULL as
+ * <absent>), failing the test when the tree breaks json.h's invariants.
+ */
+struct JsonValue;
+void ts_json_canon(TestBuf *b, const struct JsonValue *v);
+
 #endif

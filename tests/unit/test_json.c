@@ -18,106 +18,12 @@
 #include "json.h"
 #include "support.h"
 
-/* A growable string for the canonical form of values. */
-typedef struct TestBuf
-{
-	char *data;
-	size_t len;
-	size_t cap;
-} TestBuf;
-
-static void
-tb_put(TestBuf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap)
-	{
-		size_t cap = b->cap == 0 ? 256 : b->cap;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		b->data = realloc(b->data, cap);
-		assert_non_null(b->data);
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, s, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-}
-
-static void
-tb_puts(TestBuf *b, const char *s)
-{
-	tb_put(b, s, strlen(s));
-}
-
-/* A canonical rendering: type-tagged, every byte of strings visible. */
-static void
-canon(TestBuf *b, const JsonValue *v)
-{
-	char tmp[8];
-
-	if (v == NULL)
-	{
-		tb_puts(b, "<absent>");
-		return;
-	}
-	switch (v->type)
-	{
-		case JSON_NULL:
-			tb_puts(b, "null");
-			break;
-		case JSON_BOOL:
-			tb_puts(b, v->boolean ? "true" : "false");
-			break;
-		case JSON_NUMBER:
-			tb_puts(b, "#");
-			tb_put(b, v->text, v->len);
-			break;
-		case JSON_STRING:
-			tb_puts(b, "\"");
-			for (size_t i = 0; i < v->len; i++)
-			{
-				unsigned char c = (unsigned char) v->text[i];
-				if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
-				{
-					snprintf(tmp, sizeof(tmp), "\\x%02x", c);
-					tb_puts(b, tmp);
-				}
-				else
-					tb_put(b, (const char *) &v->text[i], 1);
-			}
-			tb_puts(b, "\"");
-			break;
-		case JSON_ARRAY:
-			tb_puts(b, "[");
-			for (size_t i = 0; i < v->count; i++)
-			{
-				if (i > 0)
-					tb_puts(b, ",");
-				canon(b, v->items[i]);
-			}
-			tb_puts(b, "]");
-			break;
-		case JSON_OBJECT:
-			tb_puts(b, "{");
-			for (size_t i = 0; i < v->count; i++)
-			{
-				if (i > 0)
-					tb_puts(b, ",");
-				tb_puts(b, v->keys[i]);
-				tb_puts(b, ":");
-				canon(b, v->items[i]);
-			}
-			tb_puts(b, "}");
-			break;
-	}
-}
-
 /* ALLOCATED canonical text of v; caller frees. */
 static char *
 canon_str(const JsonValue *v)
 {
 	TestBuf b = {0};
-	canon(&b, v);
+	ts_json_canon(&b, v);
 	return b.data;
 }
 
@@ -134,7 +40,7 @@ collect_record(void *ctx, const JsonValue *record)
 {
 	Collector *c = ctx;
 	c->calls++;
-	canon(&c->out, record);
+	ts_json_canon(&c->out, record);
 	tb_puts(&c->out, "\n");
 	return c->abort_at == 0 || c->calls != c->abort_at;
 }

@@ -20,107 +20,6 @@
 #include "ndjson_rows.h"
 #include "support.h"
 
-/* A growable string for the canonical form of rows. */
-typedef struct TestBuf
-{
-	char *data;
-	size_t len;
-	size_t cap;
-} TestBuf;
-
-static void
-tb_put(TestBuf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap)
-	{
-		size_t cap = b->cap == 0 ? 256 : b->cap;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		b->data = realloc(b->data, cap);
-		assert_non_null(b->data);
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, s, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-}
-
-static void
-tb_puts(TestBuf *b, const char *s)
-{
-	tb_put(b, s, strlen(s));
-}
-
-/* canon: NUMBER as #text, strings with every non-printable byte as \xNN,
- * containers with their items in order; checks count == capacity and
- * len == strlen where the text has no NUL. */
-static void
-canon(TestBuf *b, const JsonValue *v)
-{
-	char tmp[8];
-
-	if (v == NULL)
-	{
-		tb_puts(b, "<absent>");
-		return;
-	}
-	switch (v->type)
-	{
-		case JSON_NULL:
-			tb_puts(b, "null");
-			break;
-		case JSON_BOOL:
-			tb_puts(b, v->boolean ? "true" : "false");
-			break;
-		case JSON_NUMBER:
-			assert_non_null(v->text);
-			assert_int_equal(strlen(v->text), v->len);
-			tb_puts(b, "#");
-			tb_put(b, v->text, v->len);
-			break;
-		case JSON_STRING:
-			assert_non_null(v->text);
-			assert_int_equal(v->text[v->len], '\0');
-			tb_puts(b, "\"");
-			for (size_t i = 0; i < v->len; i++)
-			{
-				unsigned char c = (unsigned char) v->text[i];
-				if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
-				{
-					snprintf(tmp, sizeof(tmp), "\\x%02x", c);
-					tb_puts(b, tmp);
-				}
-				else
-					tb_put(b, (const char *) &v->text[i], 1);
-			}
-			tb_puts(b, "\"");
-			break;
-		case JSON_ARRAY:
-			tb_puts(b, "[");
-			for (size_t i = 0; i < v->count; i++)
-			{
-				if (i > 0)
-					tb_puts(b, ",");
-				canon(b, v->items[i]);
-			}
-			tb_puts(b, "]");
-			break;
-		case JSON_OBJECT:
-			tb_puts(b, "{");
-			for (size_t i = 0; i < v->count; i++)
-			{
-				if (i > 0)
-					tb_puts(b, ",");
-				assert_non_null(v->keys[i]);
-				tb_puts(b, v->keys[i]);
-				tb_puts(b, ":");
-				canon(b, v->items[i]);
-			}
-			tb_puts(b, "}");
-			break;
-	}
-}
-
 /* ALLOCATED canonical text of every row of b, one per line; caller frees. */
 static char *
 canon_rows(const RowBatch *b)
@@ -130,7 +29,7 @@ canon_rows(const RowBatch *b)
 	tb_puts(&t, "");
 	for (size_t i = 0; i < row_batch_count(b); i++)
 	{
-		canon(&t, row_batch_row(b, i));
+		ts_json_canon(&t, row_batch_row(b, i));
 		tb_puts(&t, "\n");
 	}
 	return t.data;
@@ -589,7 +488,7 @@ assert_filled(const RowBatch *b, int rows)
 	for (int r = 0; r < rows; r++)
 	{
 		t.len = 0;
-		canon(&t, row_batch_row(b, (size_t) r));
+		ts_json_canon(&t, row_batch_row(b, (size_t) r));
 		snprintf(want, sizeof(want), "{r:#%d,name:\"row-%d\",tags:[#%d,\"t\"],o:{x:null}}",
 				 r, r, r);
 		if (strcmp(t.data, want) != 0)
