@@ -614,7 +614,8 @@ fetch_stream(SourceRun *run, void *state, const SourceStream *stream,
 			if (ps.page.number == 1 && pool == NULL && v->replace_stream != NULL &&
 				v->replace_stream(state, stream, *err) && source_run_rewind(run))
 			{
-				log_notice("%s %s: replaced by smaller queries", v->name, stream->label);
+				log_notice("%s %s: dropped; the vendor has taken over its work (see above)",
+						   v->name, stream->label);
 				*err = CL_OK;
 				break;
 			}

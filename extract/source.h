@@ -240,8 +240,9 @@ struct SourceVendor
 	 * Optional: the first page of stream failed with err. Returning true
 	 * means the vendor has queued replacement streams (the same query over
 	 * halves of its window, after a Salesforce QUERY_TIMEOUT) that
-	 * next_stream will hand out; the engine then drops this stream, whose
-	 * first page wrote nothing, and goes on.
+	 * next_stream will hand out, or knows the stream's data is gone (a
+	 * HubSpot contact deleted during the run); the engine then drops this
+	 * stream, whose first page wrote nothing, and goes on.
 	 */
 	bool (*replace_stream)(void *state, const SourceStream *stream, ClError err);
 

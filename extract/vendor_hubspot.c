@@ -145,6 +145,9 @@ typedef struct Hubspot
 	size_t read_cap;
 	size_t form_next;           /* read[form_next] is the next to hand out */
 	size_t form_current;        /* whose submissions the stream reads */
+	size_t profiles_read;       /* profile pages read in this run */
+	size_t profiles_gone;       /* contacts deleted since the list was read */
+	bool last_404;              /* the last failed response was HTTP 404 */
 	bool utm;                   /* request the utm_* contact properties */
 	struct HubspotSourceRule *rules;    /* owned: the built-in table with
 										 * source_map_file applied, or NULL */
@@ -722,6 +725,9 @@ hubspot_next_stream(void *state, SourceRun *run, SourceStream *stream,
 							"form submissions of contact %.64s", hs->read[hs->form_current].id);
 			return true;
 		}
+		if (hs->profiles_gone > 0)
+			log_info("hubspot: %zu of %zu contacts were deleted while this run read them; "
+					 "their form submissions are left out", hs->profiles_gone, hs->nread);
 		hs->next++;
 	}
 	if (hs->next == HUBSPOT_DEAL_ASSOCIATIONS)
@@ -2119,6 +2125,8 @@ hubspot_classify(void *state, const HttpResponse *resp, int64_t *delay_ms)
 	JsonValue *body = NULL;
 
 	(void) delay_ms;
+	if (hs != NULL)
+		hs->last_404 = resp->status == 404;
 	if (resp->status == 401 && hs != NULL && hs->oauth)
 		return HTTP_VERDICT_REAUTH;
 	if (resp->status != 429 || resp->error_body == NULL)
@@ -2199,6 +2207,51 @@ hubspot_after_commit(void *state, SourceRun *run, ClError *err)
 }
 
 
+/* hubspot_check_envelope counts the contact profiles read, which tells a
+ * deleted contact from a profile endpoint that does not work at all. */
+static bool
+hubspot_check_envelope(void *state, const SourceStream *stream, const JsonValue *envelope,
+					   ClError *err)
+{
+	Hubspot *hs = state;
+
+	(void) envelope;
+	(void) err;
+	if (stream->kind == HUBSPOT_FORM_SUBMISSIONS)
+		hs->profiles_read++;
+	return true;
+}
+
+/*
+ * hubspot_replace_stream: a contact deleted between the contact list and
+ * its profile request answers HTTP 404. That is part of the CRM's normal
+ * life, not a reason to fail the night's run, so the contact's form
+ * submissions are left out (the next run no longer lists it). Only after
+ * another profile has been read in this run, though: a 404 on every
+ * profile means a wrong base_url or API, which must fail.
+ */
+static bool
+hubspot_replace_stream(void *state, const SourceStream *stream, ClError err)
+{
+	Hubspot *hs = state;
+
+	(void) err;
+	if (stream->kind != HUBSPOT_FORM_SUBMISSIONS || !hs->last_404)
+		return false;
+	hs->last_404 = false;
+	if (hs->profiles_read == 0)
+	{
+		log_error("hubspot %s: HTTP 404 on the first contact profile of the run; check "
+				  "[crm.hubspot] base_url, or set form_submissions = false", stream->label);
+		return false;
+	}
+	log_warn("hubspot %s: HTTP 404, the contact was deleted after the contact list was read; "
+			 "its form submissions are left out of this run", stream->label);
+	hs->profiles_gone++;
+	return true;
+}
+
+
 const SourceVendor vendor_hubspot = {
 	.name = "hubspot",
 	.family = SOURCE_FAMILY_CRM,
@@ -2210,8 +2263,9 @@ const SourceVendor vendor_hubspot = {
 	.next_stream = hubspot_next_stream,
 	.build_request = hubspot_build_request,
 	.map_record = hubspot_map_record,
-	.check_envelope = NULL,
+	.check_envelope = hubspot_check_envelope,
 	.classify = hubspot_classify,
 	.explain_error = hubspot_explain,
+	.replace_stream = hubspot_replace_stream,
 	.after_commit = hubspot_after_commit,
 };

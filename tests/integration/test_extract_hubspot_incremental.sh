@@ -156,10 +156,18 @@ cl_assert_eq 100 "$(contact_ids "$tmp/s1" 900)" "a listed deal's own association
 # --- contacts change, more of them than one search may page through -------
 sleep 0.2
 python3 "$DATA/gen_data.py" --change "$root"
+# contact 5077 is deleted between the contact search and its profile
+# request: its profile answers 404, and the run goes on without it
+mv "$root/hubspot/profile-5077.json" "$tmp/profile-5077.json"
 sleep 0.2
 start_server
 run "$tmp/s2"
-expect_rc 0 "second run"
+expect_rc 0 "second run (a contact deleted during it)"
+mv "$tmp/profile-5077.json" "$root/hubspot/profile-5077.json"
+grep -q "form submissions of contact 5077: HTTP 404, the contact was deleted" "$tmp/err.log" ||
+	cl_fail "no warning for the contact deleted during the run"
+grep -Eq "hubspot: 1 of [0-9]+ contacts were deleted while this run read them" "$tmp/err.log" ||
+	cl_fail "no count of the contacts deleted during the run"
 # 131 changed, and contact 108 archived (99, archived long ago, is not)
 cl_assert_eq 132 "$(count "$tmp/s2")" "changed contacts"
 cl_assert_eq 132 "$(distinct "$tmp/s2")" "distinct changed contacts"

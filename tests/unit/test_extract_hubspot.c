@@ -995,6 +995,76 @@ test_extract_hubspot_form_submissions(void **state)
 
 
 /*
+ * A contact deleted between the contact list and its profile request
+ * answers HTTP 404: once a profile has been read in the run its form
+ * submissions are left out and the run goes on; a 404 on the first profile
+ * (a wrong base_url) and other failures still fail the stream.
+ */
+static void
+test_extract_hubspot_deleted_contact_profile(void **state)
+{
+	ExtractFixture f = { 0 };
+	SourceStream st;
+	PageState ps;
+	ClError err = CL_OK;
+	HttpResponse gone = { 0 };
+	HttpResponse unavailable = { 0 };
+	RowSet touches;
+	int64_t delay = -1;
+	static const char contacts[] =
+		"{\"results\":[{\"id\":\"5\",\"properties\":{\"createdate\":\"2026-02-01T00:00:00Z\","
+		"\"lastmodifieddate\":\"2026-02-02T00:00:00Z\"}},"
+		"{\"id\":\"6\",\"properties\":{\"createdate\":\"2026-02-01T00:00:00Z\","
+		"\"lastmodifieddate\":\"2026-02-02T00:00:00Z\"}},"
+		"{\"id\":\"7\",\"properties\":{\"createdate\":\"2026-02-01T00:00:00Z\","
+		"\"lastmodifieddate\":\"2026-02-02T00:00:00Z\"}}]}";
+
+	(void) state;
+	gone.status = 404;
+	unavailable.status = 503;
+	open_at(&f, "", "contacts", &st);
+	page_state_init(&ps);
+	assert_true(tx_feed_text(&f, &st, &ps, contacts, &err));
+	page_state_free(&ps);
+
+	/* contact 5: a 404 before any profile was read is not explained away */
+	tx_next_stream(&f, &st);
+	assert_non_null(strstr(st.label, "contact 5"));
+	(void) vendor_hubspot.classify(f.state, &gone, &delay);
+	assert_false(vendor_hubspot.replace_stream(f.state, &st, CL_ERR_UNAVAILABLE));
+	/* its retry succeeds */
+	page_state_init(&ps);
+	assert_true(tx_feed_text(&f, &st, &ps,
+							 "{\"form-submissions\":[{\"conversion-id\":\"c-1\","
+							 "\"timestamp\":1770710400123}]}", &err));
+	page_state_free(&ps);
+
+	/* contact 6: deleted meanwhile, skipped */
+	tx_next_stream(&f, &st);
+	assert_non_null(strstr(st.label, "contact 6"));
+	(void) vendor_hubspot.classify(f.state, &gone, &delay);
+	assert_true(vendor_hubspot.replace_stream(f.state, &st, CL_ERR_UNAVAILABLE));
+
+	/* contact 7: unavailable is not a deletion */
+	tx_next_stream(&f, &st);
+	assert_non_null(strstr(st.label, "contact 7"));
+	(void) vendor_hubspot.classify(f.state, &unavailable, &delay);
+	assert_false(vendor_hubspot.replace_stream(f.state, &st, CL_ERR_UNAVAILABLE));
+	page_state_init(&ps);
+	assert_true(tx_feed_text(&f, &st, &ps, "{\"form-submissions\":[]}", &err));
+	page_state_free(&ps);
+
+	tx_next_stream(&f, &st);
+	assert_string_equal(st.name, "deals");
+	tx_commit(&f);
+	tx_read(&f, "touch", &touches);
+	assert_non_null(tx_find(&touches, "touch_id", "contact-5-form-c-1", NULL));
+	tx_rows_free(&touches);
+	tx_close(&f);
+}
+
+
+/*
  * utm_properties: the utm_* properties are requested, and those set
  * override the original-source touch's fields (the others keep the
  * mapped values); the latest-source touch is not affected.
@@ -1451,6 +1521,7 @@ main(void)
 		cmocka_unit_test(test_extract_hubspot_search_modes),
 		cmocka_unit_test(test_extract_hubspot_deal_search),
 		cmocka_unit_test(test_extract_hubspot_form_submissions),
+		cmocka_unit_test(test_extract_hubspot_deleted_contact_profile),
 		cmocka_unit_test(test_extract_hubspot_utm_properties),
 		cmocka_unit_test(test_extract_hubspot_source_map),
 		cmocka_unit_test(test_extract_hubspot_archived),
